@@ -1,0 +1,75 @@
+/** The tables and the blob bucket, built from the shared definitions in infra/resources.ts. */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES, type KeyAttribute, type TableName } from '../resources';
+
+const attribute = (key: KeyAttribute): Attribute => ({
+  name: key.name,
+  type:
+    key.type === 'S'
+      ? AttributeType.STRING
+      : key.type === 'N'
+        ? AttributeType.NUMBER
+        : AttributeType.BINARY,
+});
+
+export class DataStores extends Construct {
+  readonly tables = {} as Record<TableName, TableV2>;
+  readonly blobBucket: Bucket;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    for (const name of TABLE_NAMES) {
+      const def = TABLES[name];
+      this.tables[name] = new TableV2(this, `${name[0]!.toUpperCase()}${name.slice(1)}Table`, {
+        partitionKey: attribute(def.partitionKey),
+        ...('sortKey' in def && { sortKey: attribute(def.sortKey) }),
+        ...('ttlAttribute' in def && { timeToLiveAttribute: def.ttlAttribute }),
+        ...('globalIndexes' in def && {
+          globalSecondaryIndexes: def.globalIndexes.map((index) => ({
+            indexName: index.indexName,
+            partitionKey: attribute(index.partitionKey),
+            ...('sortKey' in index && { sortKey: attribute(index.sortKey) }),
+          })),
+        }),
+        billing: Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+
+    this.blobBucket = new Bucket(this, 'BlobBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      cors: [
+        {
+          allowedOrigins: ['*'],
+          allowedMethods: BLOB_BUCKET.cors.allowedMethods.map((method) => HttpMethods[method]),
+          allowedHeaders: [...BLOB_BUCKET.cors.allowedHeaders],
+          exposedHeaders: [...BLOB_BUCKET.cors.exposedHeaders],
+          maxAge: BLOB_BUCKET.cors.maxAgeSeconds,
+        },
+      ],
+      lifecycleRules: [
+        { id: 'expire-blobs', expiration: Duration.days(BLOB_BUCKET.expireAfterDays) },
+        {
+          id: 'abort-stale-uploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(
+            BLOB_BUCKET.abortIncompleteMultipartAfterDays,
+          ),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The local cloud: dynalite (DynamoDB API), s3rver (S3 API), the local API Gateway running the
+ * real handlers from the route table, and optionally the PWA's Vite dev server, all in this
+ * process, persisted in one data folder.
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { ROUTE_TABLE } from '../../lambdas/route-table';
+import { makeDynamoClient } from '../../lambdas/runtime/aws';
+import type { RouteKey } from '../../protocol/routes';
+import { LOCAL_BUCKET_NAME } from '../resources';
+import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
+import { corsXml, createMissingTables } from './bootstrap';
+import { lockDataFolder } from './data-lock';
+import { LocalGateway, type GatewayLimits, type LambdaHandler } from './gateway';
+import { startWebServer, type WebServer } from './web';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface LocalStackOptions {
+  readonly dataDir: string;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly gatewayPort?: number;
+  readonly dynamoPort?: number;
+  readonly s3Port?: number;
+  readonly webPort?: number;
+  /** Serve the PWA too (Vite dev server). */
+  readonly web?: boolean;
+  readonly limits?: Partial<GatewayLimits>;
+  readonly onLog?: (line: string) => void;
+}
+
+export const DEFAULT_PORTS = { gateway: 3001, dynamo: 4567, s3: 4568, web: 5173 } as const;
+
+export interface LocalStack {
+  readonly gateway: LocalGateway;
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly s3: string;
+    readonly managementApi: string;
+    readonly websocket: string;
+    readonly web?: string;
+  };
+  readonly createdTables: readonly string[];
+  stop(): Promise<void>;
+}
+
+export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
+  const handlers = new Map<string, LambdaHandler>();
+  for (const [route, spec] of Object.entries(ROUTE_TABLE) as [
+    RouteKey,
+    (typeof ROUTE_TABLE)[RouteKey],
+  ][]) {
+    const module = (await import(pathToFileURL(join(REPO_ROOT, spec.entry)).href)) as {
+      handler: LambdaHandler;
+    };
+    handlers.set(route, module.handler);
+  }
+  return handlers;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  server.listen(port, host);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([error]) => Promise.reject(error as Error)),
+  ]);
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = resolve(options.dataDir);
+  const releaseLock = lockDataFolder(dataDir);
+  Object.assign(process.env, LOCAL_BASE_ENVIRONMENT);
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse().splice(0)) await cleanup();
+  };
+  try {
+    const dynamoServer = dynalite({
+      path: join(dataDir, 'dynamodb'),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    const dynamoPort = await listen(dynamoServer, options.dynamoPort ?? DEFAULT_PORTS.dynamo, host);
+    cleanups.push(() => new Promise<void>((done) => dynamoServer.close(() => done())));
+    const dynamodb = `http://${host}:${dynamoPort}`;
+
+    const webPort = options.webPort ?? DEFAULT_PORTS.web;
+    const s3rver = new S3rver({
+      address: host,
+      port: options.s3Port ?? DEFAULT_PORTS.s3,
+      directory: join(dataDir, 's3'),
+      silent: true,
+      configureBuckets: [{ name: LOCAL_BUCKET_NAME, configs: [corsXml(['*'])] }],
+    });
+    const s3Address = await s3rver.run();
+    cleanups.push(() => s3rver.close());
+    const s3 = `http://${host}:${s3Address.port}`;
+
+    const createdTables = await createMissingTables(makeDynamoClient(dynamodb));
+
+    // Lambdas read their configuration from the environment, in AWS and here alike.
+    const gateway = await LocalGateway.start({
+      handlers: await loadRouteHandlers(),
+      port: options.gatewayPort ?? DEFAULT_PORTS.gateway,
+      host,
+      limits: options.limits,
+      onLog: options.onLog,
+    });
+    cleanups.push(() => gateway.stop());
+    Object.assign(
+      process.env,
+      localLambdaEnvironment({ dynamodb, s3, managementApi: gateway.managementEndpoint }),
+    );
+
+    let web: WebServer | undefined;
+    if (options.web) {
+      web = await startWebServer({ port: webPort, host, websocketUrl: gateway.url });
+      cleanups.push(() => web?.close());
+    }
+    return {
+      gateway,
+      endpoints: {
+        dynamodb,
+        s3,
+        managementApi: gateway.managementEndpoint,
+        websocket: gateway.url,
+        ...(web && { web: web.url }),
+      },
+      createdTables,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

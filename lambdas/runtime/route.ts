@@ -1,0 +1,90 @@
+/**
+ * Turns a pure route core into a Lambda handler for an API Gateway WebSocket route: parse the
+ * body with the route's schema, call the core, answer with exactly one reply frame. Expected
+ * failures (ProtocolError) become their stable code; anything else becomes INTERNAL with no
+ * stack trace or detail shown to the user.
+ */
+import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { ProtocolError } from '../../protocol/errors';
+import {
+  errorReply,
+  frameIdOf,
+  ok,
+  parseJson,
+  parseWith,
+  type Reply,
+  type ServerEvent,
+} from '../../protocol/frames';
+import type { RouteKey } from '../../protocol/routes';
+import { log } from './log';
+import { managementEndpoint, postToConnection } from './management-api';
+
+export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
+export type WebSocketResult = APIGatewayProxyResultV2;
+export type WebSocketHandler = (event: WebSocketEvent) => Promise<WebSocketResult>;
+
+export interface RouteContext {
+  readonly connectionId: string;
+  readonly requestId: string;
+  /** When API Gateway received the frame (ms since epoch). */
+  readonly receivedAt: number;
+  /** Pushes an event to a connection (this one by default); false when it is gone. */
+  push(event: ServerEvent, connectionId?: string): Promise<boolean>;
+}
+
+export function routeContext(event: WebSocketEvent): RouteContext {
+  const { connectionId, requestId, domainName, stage, requestTimeEpoch } = event.requestContext;
+  const endpoint = managementEndpoint(domainName, stage);
+  return {
+    connectionId,
+    requestId,
+    receivedAt: requestTimeEpoch,
+    push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed),
+  };
+}
+
+export const replyResult = (reply: Reply): WebSocketResult => ({
+  statusCode: 200,
+  body: JSON.stringify(reply),
+});
+
+/** The one place a failure turns into an error frame. */
+export function failureReply(
+  route: RouteKey,
+  event: WebSocketEvent,
+  error: unknown,
+  replyTo?: string,
+): WebSocketResult {
+  if (error instanceof ProtocolError)
+    return replyResult(errorReply(error.code, error.message, replyTo));
+  const failure = error instanceof Error ? error : new Error(String(error));
+  log.error('route failed', {
+    route,
+    requestId: event.requestContext.requestId,
+    error: failure.name,
+    detail: failure.message,
+  });
+  return replyResult(
+    errorReply('INTERNAL', 'Something went wrong on our side. Please try again.', replyTo),
+  );
+}
+
+export function commandHandler<S extends z.ZodType<{ id: string }>>(
+  route: RouteKey,
+  schema: S,
+  core: (frame: z.infer<S>, context: RouteContext) => Promise<object>,
+): WebSocketHandler {
+  return async (event) => {
+    let replyTo: string | undefined;
+    try {
+      const raw = parseJson(event.body ?? '');
+      replyTo = frameIdOf(raw);
+      const frame = parseWith(schema, raw);
+      const body = await core(frame, routeContext(event));
+      return replyResult(ok(frame.id, body));
+    } catch (error) {
+      return failureReply(route, event, error, replyTo);
+    }
+  };
+}

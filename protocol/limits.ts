@@ -1,0 +1,14 @@
+/** Limits of API Gateway WebSockets (AWS service quotas), enforced identically by the local gateway. */
+export const WS_LIMITS = {
+  /** One WebSocket frame. */
+  maxFrameBytes: 32 * 1024,
+  /** One message (its frames together); also the largest PostToConnection payload. */
+  maxMessageBytes: 128 * 1024,
+  /** No message from the client for this long closes the connection. */
+  idleTimeoutMs: 10 * 60 * 1000,
+  /** Longest life of one connection. */
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+} as const;
+
+/** Ciphertext travels as base64 inside JSON text; an inline envelope stays under this. */
+export const MAX_INLINE_ENVELOPE_BYTES = 24 * 1024;

@@ -1,0 +1,172 @@
+/** The CDK app synthesizes one Lambda and one route per entry of the shared route list. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CipherlineStack } from '../../infra/cdk/stack';
+import { TABLES, TABLE_NAMES } from '../../infra/resources';
+import { REPO_ROOT } from '../../infra/local/stack';
+import { ALL_ROUTES, COMMAND_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../protocol/routes';
+
+/** Unit tests skip bundling (about 0.5 s per function); one test below bundles for real. */
+function synthesize(bundle: boolean): Template {
+  const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new CipherlineStack(app, 'Test'), {
+    skipCyclicalDependenciesCheck: !bundle,
+  });
+}
+
+let template: Template;
+beforeAll(() => {
+  template = synthesize(false);
+});
+
+type Resource = { Properties: Record<string, unknown> };
+const resources = (type: string) => Object.values(template.findResources(type)) as Resource[];
+
+describe('CipherlineStack', () => {
+  it('has one Node 22 arm64 Lambda and one WebSocket route per route of the shared list', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ALL_ROUTES.length);
+    for (const fn of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+      });
+    }
+    expect(
+      resources('AWS::ApiGatewayV2::Route')
+        .map((r) => r.Properties.RouteKey)
+        .sort(),
+    ).toEqual([...ALL_ROUTES].sort());
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+    });
+  });
+
+  it('returns each command route handler answer to the client (route responses), but not for $connect/$disconnect', () => {
+    const withResponses = resources('AWS::ApiGatewayV2::Route').filter(
+      (r) => r.Properties.RouteResponseSelectionExpression === '$default',
+    );
+    expect(withResponses.map((r) => r.Properties.RouteKey).sort()).toEqual(
+      ['$default', ...COMMAND_ROUTES].sort(),
+    );
+  });
+
+  it('builds every table from the shared definitions, with PITR, TTL and the user index', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', TABLE_NAMES.length);
+    for (const name of TABLE_NAMES) {
+      const def = TABLES[name];
+      template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+        KeySchema: Match.arrayWith([{ AttributeName: def.partitionKey.name, KeyType: 'HASH' }]),
+        Replicas: [
+          Match.objectLike({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+        ...('ttlAttribute' in def && {
+          TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true },
+        }),
+      });
+    }
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byUser' })],
+    });
+  });
+
+  it('keeps the blob bucket private, encrypted, TLS-only, with CORS and lifecycle rules', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.objectLike({}),
+      CorsConfiguration: {
+        CorsRules: [Match.objectLike({ AllowedMethods: Match.arrayWith(['GET', 'PUT']) })],
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ ExpirationInDays: 30 }),
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('grants @connections access only to functions that push', () => {
+    const policies = resources('AWS::IAM::Policy').map((p) => JSON.stringify(p.Properties));
+    expect(policies.filter((p) => p.includes('execute-api:ManageConnections'))).toHaveLength(1);
+    expect(policies.find((p) => p.includes('execute-api:ManageConnections'))).toContain(
+      'PingFunction',
+    );
+  });
+
+  it('throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: Match.objectLike({
+        ThrottlingRateLimit: Match.anyValue(),
+        ThrottlingBurstLimit: Match.anyValue(),
+      }),
+    });
+  });
+});
+
+describe('real synthesis', () => {
+  it('bundles every handler with the local esbuild', () => {
+    const bundled = synthesize(true);
+    expect(Object.keys(bundled.findResources('AWS::Lambda::Function'))).toHaveLength(
+      ALL_ROUTES.length,
+    );
+  }, 60_000);
+
+  it('`npx cdk synth` works offline with notices and telemetry off', async () => {
+    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+      notices: boolean;
+      context: Record<string, unknown>;
+    };
+    expect(cdkJson.notices).toBe(false);
+    expect(cdkJson.context['cli-telemetry']).toBe(false);
+    const out = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+    try {
+      // A dead proxy: any attempt to reach the network fails instead of silently succeeding.
+      const env = {
+        ...process.env,
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+        HTTP_PROXY: 'http://127.0.0.1:9',
+        CDK_DISABLE_VERSION_CHECK: '1',
+      };
+      await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '--output', out], {
+        cwd: REPO_ROOT,
+        env,
+      });
+      const template = JSON.parse(readFileSync(join(out, 'Cipherline.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string }>;
+      };
+      const functions = Object.values(template.Resources).filter(
+        (r) => r.Type === 'AWS::Lambda::Function',
+      );
+      expect(functions).toHaveLength(ALL_ROUTES.length);
+      const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
+      expect(assets.every((asset) => existsSync(join(out, asset, 'index.mjs')))).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
