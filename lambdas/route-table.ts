@@ -28,7 +28,29 @@ const spec = (name: string, rest: Partial<Omit<RouteSpec, 'entry'>> = {}): Route
 
 export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   $connect: spec('connect'),
-  $disconnect: spec('disconnect'),
+  $disconnect: spec('disconnect', { writes: ['connections'] }),
   $default: spec('default'),
   ping: spec('ping', { pushes: true }),
+  signup: spec('signup', {
+    reads: ['inbox'],
+    writes: ['users', 'sessions', 'connections', 'counters'],
+    pushes: true,
+  }),
+  signin: spec('signin', {
+    reads: ['users', 'inbox'],
+    writes: ['sessions', 'connections', 'counters'],
+    pushes: true,
+  }),
+  resume: spec('resume', {
+    reads: ['sessions', 'counters', 'inbox'],
+    writes: ['connections'],
+    pushes: true,
+  }),
+  keys: spec('keys', { reads: ['connections'], writes: ['users'] }),
+  send: spec('send', {
+    reads: ['users'],
+    writes: ['connections', 'inbox', 'counters'],
+    pushes: true,
+  }),
+  ack: spec('ack', { reads: ['connections', 'inbox'], writes: ['counters'], pushes: true }),
 };

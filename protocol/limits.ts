@@ -10,5 +10,10 @@ export const WS_LIMITS = {
   maxConnectionMs: 2 * 60 * 60 * 1000,
 } as const;
 
-/** Ciphertext travels as base64 inside JSON text; an inline envelope stays under this. */
-export const MAX_INLINE_ENVELOPE_BYTES = 24 * 1024;
+/**
+ * Ciphertext travels as base64 inside JSON text, and a browser sends a message as one frame
+ * (32 KB), so an inline envelope is at most 24 KB of base64 (18 KB of bytes); anything bigger
+ * (long text included) goes through S3 like a file.
+ */
+export const MAX_INLINE_ENVELOPE_BASE64_CHARS = 24 * 1024;
+export const MAX_INLINE_ENVELOPE_BYTES = (MAX_INLINE_ENVELOPE_BASE64_CHARS / 4) * 3;

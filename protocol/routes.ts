@@ -3,7 +3,18 @@
  * This list is the single source for the CDK stack (one Lambda and one route each), the local
  * gateway and the clients. `$connect`, `$disconnect` and `$default` are API Gateway's own routes.
  */
-export const COMMAND_ROUTES = ['ping'] as const;
+export const COMMAND_ROUTES = [
+  'ping',
+  'signup',
+  'signin',
+  'resume',
+  'keys',
+  'send',
+  'ack',
+] as const;
+
+/** The only routes an unbound connection may call. */
+export const UNBOUND_ROUTES: readonly CommandRoute[] = ['ping', 'signup', 'signin', 'resume'];
 
 export type CommandRoute = (typeof COMMAND_ROUTES)[number];
 

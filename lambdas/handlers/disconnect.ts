@@ -1,4 +1,8 @@
+import { serverDeps } from '../runtime/deps';
 import type { WebSocketHandler } from '../runtime/route';
 
-/** Nothing is bound yet in the foundation; issue 4 deletes the connection row here. */
-export const handler: WebSocketHandler = async () => ({ statusCode: 200 });
+/** The connection is gone: forget it, so nothing is pushed to it again. */
+export const handler: WebSocketHandler = async (event) => {
+  await serverDeps().connections.remove(event.requestContext.connectionId);
+  return { statusCode: 200 };
+};

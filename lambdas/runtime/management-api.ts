@@ -1,6 +1,7 @@
 import {
   ApiGatewayManagementApiClient,
   GoneException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ServerEvent } from '../../protocol/frames';
@@ -22,22 +23,37 @@ function clientFor(endpoint: string): ApiGatewayManagementApiClient {
   return client;
 }
 
-/** Pushes an event to one connection. Resolves false when the connection is gone (410). */
+export const PUSH_RETRY = { attempts: 4, baseDelayMs: 50 } as const;
+
+const isThrottled = (error: unknown) =>
+  error instanceof LimitExceededException ||
+  (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 429;
+
+/** Full jitter: a random wait up to an exponentially growing cap, so retries do not stampede. */
+const jitteredDelay = (attempt: number) => Math.random() * PUSH_RETRY.baseDelayMs * 2 ** attempt;
+
+/**
+ * Pushes an event to one connection. Resolves false when the connection is gone (410);
+ * throttling (429) is retried with jittered exponential back-off.
+ */
 export async function postToConnection(
   endpoint: string,
   connectionId: string,
   event: ServerEvent,
+  client: ApiGatewayManagementApiClient = clientFor(endpoint),
 ): Promise<boolean> {
-  try {
-    await clientFor(endpoint).send(
-      new PostToConnectionCommand({
-        ConnectionId: connectionId,
-        Data: new TextEncoder().encode(JSON.stringify(event)),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof GoneException) return false;
-    throw error;
+  const command = new PostToConnectionCommand({
+    ConnectionId: connectionId,
+    Data: new TextEncoder().encode(JSON.stringify(event)),
+  });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof GoneException) return false;
+      if (!isThrottled(error) || attempt + 1 >= PUSH_RETRY.attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, jitteredDelay(attempt)));
+    }
   }
 }

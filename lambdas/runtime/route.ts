@@ -27,6 +27,8 @@ export type WebSocketHandler = (event: WebSocketEvent) => Promise<WebSocketResul
 export interface RouteContext {
   readonly connectionId: string;
   readonly requestId: string;
+  /** The client's address as API Gateway saw it (for per-address sign-in back-off). */
+  readonly sourceIp: string;
   /** When API Gateway received the frame (ms since epoch). */
   readonly receivedAt: number;
   /** Pushes an event to a connection (this one by default); false when it is gone. */
@@ -36,9 +38,11 @@ export interface RouteContext {
 export function routeContext(event: WebSocketEvent): RouteContext {
   const { connectionId, requestId, domainName, stage, requestTimeEpoch } = event.requestContext;
   const endpoint = managementEndpoint(domainName, stage);
+  const identity = (event.requestContext as { identity?: { sourceIp?: string } }).identity;
   return {
     connectionId,
     requestId,
+    sourceIp: identity?.sourceIp ?? 'unknown',
     receivedAt: requestTimeEpoch,
     push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed),
   };

@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CipherlineStack } from '../../infra/cdk/stack';
+import { ROUTE_TABLE } from '../../lambdas/route-table';
 import { TABLES, TABLE_NAMES } from '../../infra/resources';
 import { REPO_ROOT } from '../../infra/local/stack';
 import { ALL_ROUTES, COMMAND_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../protocol/routes';
@@ -111,11 +112,29 @@ describe('CipherlineStack', () => {
   });
 
   it('grants @connections access only to functions that push', () => {
+    const pushing = Object.values(ROUTE_TABLE).filter((spec) => spec.pushes);
     const policies = resources('AWS::IAM::Policy').map((p) => JSON.stringify(p.Properties));
-    expect(policies.filter((p) => p.includes('execute-api:ManageConnections'))).toHaveLength(1);
-    expect(policies.find((p) => p.includes('execute-api:ManageConnections'))).toContain(
-      'PingFunction',
+    expect(policies.filter((p) => p.includes('execute-api:ManageConnections'))).toHaveLength(
+      pushing.length,
     );
+    const disconnect = policies.find((p) => p.includes('DisconnectFunction'));
+    expect(disconnect).toBeDefined();
+    expect(disconnect).not.toContain('execute-api:ManageConnections');
+  });
+
+  it('gives each function the table names of exactly the tables it is granted', () => {
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    for (const [route, spec] of Object.entries(ROUTE_TABLE)) {
+      const id = route.replace('$', '').replace(/^./, (c) => c.toUpperCase());
+      const fn = functions.find(([logicalId]) =>
+        logicalId.startsWith(`${id}Function`),
+      )![1] as Resource;
+      const variables = Object.keys((fn.Properties.Environment as { Variables: object }).Variables);
+      const expected = [...new Set([...spec.reads, ...spec.writes])].map((t) => TABLES[t].envVar);
+      expect(variables.filter((v) => v.startsWith('TABLE_')).sort(), route).toEqual(
+        expected.sort(),
+      );
+    }
   });
 
   it('throttles the stage', () => {

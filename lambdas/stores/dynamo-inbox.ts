@@ -1,0 +1,125 @@
+/**
+ * The inbox: per-user items ordered by a server-assigned sequence number (an atomic counter per
+ * user). A marker per (recipient, message id) makes a retry idempotent: the retry finds the
+ * first attempt's seq and rewrites the same item, so a crash between steps loses nothing.
+ */
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { RETENTION_DAYS } from '../../infra/resources';
+import { fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import type { InboxItem, InboxStore, NewInboxItem } from './ports';
+
+export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
+
+export class DynamoInboxStore implements InboxStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly inboxTable: string,
+    private readonly countersTable: string,
+  ) {}
+
+  async append(
+    userId: string,
+    item: NewInboxItem,
+    now: number,
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const expiresAt = toTtl(now + RETENTION_MS);
+    const { seq, duplicate } = await this.reserveSeq(userId, item.messageId, expiresAt, now);
+    await this.db.send(
+      new PutCommand({ TableName: this.inboxTable, Item: { ...item, userId, seq, expiresAt } }),
+    );
+    return { seq, duplicate };
+  }
+
+  private async reserveSeq(
+    userId: string,
+    messageId: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const markerKey = `msg#${userId}#${messageId}`;
+    const existing = await this.db.send(
+      new GetCommand({
+        TableName: this.countersTable,
+        Key: { key: markerKey },
+        ConsistentRead: true,
+      }),
+    );
+    if (existing.Item && isLive(existing.Item, now))
+      return { seq: existing.Item.seq as number, duplicate: true };
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.countersTable,
+        Key: { key: `seq#${userId}` },
+        UpdateExpression: 'ADD #count :one',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const seq = Attributes!.count as number;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.countersTable,
+          Item: { key: markerKey, seq, expiresAt },
+          ConditionExpression: 'attribute_not_exists(#key)',
+          ExpressionAttributeNames: { '#key': 'key' },
+        }),
+      );
+      return { seq, duplicate: false };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // A concurrent retry won: use its seq (ours becomes a harmless gap).
+      const winner = await this.db.send(
+        new GetCommand({
+          TableName: this.countersTable,
+          Key: { key: markerKey },
+          ConsistentRead: true,
+        }),
+      );
+      return { seq: winner.Item!.seq as number, duplicate: true };
+    }
+  }
+
+  async after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]> {
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.inboxTable,
+        KeyConditionExpression: 'userId = :u AND seq > :after',
+        ExpressionAttributeValues: { ':u': userId, ':after': after },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (Items ?? [])
+      .filter((item) => isLive(item, now))
+      .map((item) => ({ ...(item as InboxItem), expiresAt: fromTtl(item.expiresAt as number) }));
+  }
+
+  async countAfter(userId: string, after: number, now: number): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.inboxTable,
+          KeyConditionExpression: 'userId = :u AND seq > :after',
+          FilterExpression: 'expiresAt > :now',
+          ExpressionAttributeValues: { ':u': userId, ':after': after, ':now': toTtl(now) },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+}

@@ -1,0 +1,170 @@
+/** signup, signin, resume and the unbound-connection rule, through the local gateway. */
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
+import { localTableName } from '../../infra/resources';
+import { makeDynamoClient } from '../../lambdas/runtime/aws';
+import { hashToken } from '../../lambdas/core/session';
+import { SIGNIN_BACKOFF } from '../../lambdas/core/throttle';
+import { newAuthKey, newDeviceId, signupUser } from '../support/accounts';
+import { startTestStack } from '../support/local-stack';
+import { TestClient } from '../support/ws-client';
+
+let stack: LocalStack;
+let url: string;
+beforeAll(async () => {
+  stack = await startTestStack();
+  url = stack.endpoints.websocket;
+});
+afterAll(() => stack.stop());
+
+const db = () => DynamoDBDocumentClient.from(makeDynamoClient(stack.endpoints.dynamodb));
+
+describe('signup', () => {
+  it('creates an account, binds the connection and stores neither the auth key nor the token', async () => {
+    const alice = await signupUser(url, 'Alice');
+    const { Item } = await db().send(
+      new GetCommand({ TableName: localTableName('users'), Key: { userId: 'alice' } }),
+    );
+    expect(Item).toBeDefined();
+    expect(JSON.stringify(Item)).not.toContain(alice.authKey);
+    expect(Item!.authHash).not.toBe(alice.authKey);
+    const session = await db().send(
+      new GetCommand({
+        TableName: localTableName('sessions'),
+        Key: { tokenHash: hashToken(alice.token!) },
+      }),
+    );
+    expect(session.Item).toMatchObject({ userId: 'alice', deviceId: alice.deviceId });
+    expect(JSON.stringify(session.Item)).not.toContain(alice.token);
+    alice.client.close();
+  });
+
+  it('refuses a taken name (whatever its case) with CONFLICT, and a malformed one with BAD_REQUEST', async () => {
+    await signupUser(url, 'bob');
+    const client = await TestClient.connect(url);
+    expect(
+      await client.request('signup', {
+        username: 'BOB',
+        authKey: newAuthKey(),
+        deviceId: newDeviceId(),
+      }),
+    ).toMatchObject({
+      type: 'error',
+      code: 'CONFLICT',
+      message: expect.stringContaining('taken'),
+    });
+    expect(
+      await client.request('signup', {
+        username: 'no spaces!',
+        authKey: newAuthKey(),
+        deviceId: newDeviceId(),
+      }),
+    ).toMatchObject({
+      type: 'error',
+      code: 'BAD_REQUEST',
+    });
+    expect(
+      await client.request('signup', {
+        username: 'carol',
+        authKey: 'short',
+        deviceId: newDeviceId(),
+      }),
+    ).toMatchObject({
+      type: 'error',
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('authKey'),
+    });
+    client.close();
+  });
+});
+
+describe('signin', () => {
+  it('answers a wrong password and an unknown user with the same INVALID_CREDENTIALS', async () => {
+    await signupUser(url, 'dave');
+    const client = await TestClient.connect(url);
+    const wrongPassword = await client.request('signin', {
+      username: 'dave',
+      authKey: newAuthKey(),
+      deviceId: newDeviceId(),
+    });
+    const unknownUser = await client.request('signin', {
+      username: 'nobody-here',
+      authKey: newAuthKey(),
+      deviceId: newDeviceId(),
+    });
+    expect(wrongPassword).toMatchObject({ type: 'error', code: 'INVALID_CREDENTIALS' });
+    expect(unknownUser.code).toBe(wrongPassword.code);
+    expect(unknownUser.message).toBe(wrongPassword.message);
+    client.close();
+  });
+
+  it('backs off after repeated failures without locking the right password out for good', async () => {
+    const erin = await signupUser(url, 'erin');
+    const client = await TestClient.connect(url);
+    for (let i = 0; i < SIGNIN_BACKOFF.freeAttempts; i++) {
+      expect(
+        (
+          await client.request('signin', {
+            username: 'erin',
+            authKey: newAuthKey(),
+            deviceId: newDeviceId(),
+          })
+        ).code,
+      ).toBe('INVALID_CREDENTIALS');
+    }
+    const limited = await client.request('signin', {
+      username: 'erin',
+      authKey: erin.authKey,
+      deviceId: newDeviceId(),
+    });
+    expect(limited).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringMatching(/Wait \d+ s/),
+    });
+    await new Promise((resolve) => setTimeout(resolve, SIGNIN_BACKOFF.baseDelayMs + 100));
+    expect(
+      await client.request('signin', {
+        username: 'erin',
+        authKey: erin.authKey,
+        deviceId: newDeviceId(),
+      }),
+    ).toMatchObject({ type: 'ok' });
+    client.close();
+  });
+});
+
+describe('unbound connections and resume', () => {
+  it('refuses every user route before signin with UNAUTHENTICATED', async () => {
+    const client = await TestClient.connect(url);
+    for (const [action, fields] of [
+      ['send', { to: 'alice', messageId: 'm-00000001', envelope: 'AAAA' }],
+      ['keys', { op: 'fetch', userId: 'alice' }],
+      ['ack', { seq: 1 }],
+    ] as const) {
+      expect(await client.request(action, fields)).toMatchObject({
+        type: 'error',
+        code: 'UNAUTHENTICATED',
+        message: expect.stringContaining('Sign in'),
+      });
+    }
+    client.close();
+  });
+
+  it('binds a new connection with a session token, only for its own device', async () => {
+    const frank = await signupUser(url, 'frank');
+    frank.client.close();
+    const again = await TestClient.connect(url);
+    expect(
+      await again.request('resume', { token: frank.token, deviceId: 'another-device' }),
+    ).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(
+      await again.request('resume', { token: 'A'.repeat(43), deviceId: frank.deviceId }),
+    ).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(
+      await again.request('resume', { token: frank.token, deviceId: frank.deviceId }),
+    ).toMatchObject({ type: 'ok', userId: 'frank' });
+    expect(await again.request('keys', { op: 'get-backup' })).toMatchObject({ code: 'NOT_FOUND' });
+    again.close();
+  });
+});

@@ -1,0 +1,263 @@
+/** 1:1 store-and-forward through the local gateway: inbox first, push, cursors per device, exactly once. */
+import {
+  PutCommand,
+  GetCommand,
+  QueryCommand,
+  DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
+import { localTableName } from '../../infra/resources';
+import { makeDynamoClient } from '../../lambdas/runtime/aws';
+import { fakeEnvelope, signinDevice, signupUser, type TestUser } from '../support/accounts';
+import { startTestStack } from '../support/local-stack';
+import { TestClient } from '../support/ws-client';
+
+let stack: LocalStack;
+let url: string;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let dave: TestUser;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  url = stack.endpoints.websocket;
+  const users = await Promise.all(
+    ['alice', 'bob', 'carol', 'dave'].map((name) => signupUser(url, name)),
+  );
+  [alice, bob, carol, dave] = users as [TestUser, TestUser, TestUser, TestUser];
+});
+afterAll(() => stack.stop());
+
+const db = () => DynamoDBDocumentClient.from(makeDynamoClient(stack.endpoints.dynamodb));
+let counter = 0;
+const messageId = () => `msg-${Date.now()}-${counter++}`;
+const isMessageFrom = (from: string, id?: string) => (m: Record<string, unknown>) =>
+  m.type === 'message' && m.from === from && (id === undefined || m.messageId === id);
+
+describe('send', () => {
+  it('reaches an online recipient at once, with the sender the server authenticated', async () => {
+    const id = messageId();
+    const envelope = fakeEnvelope();
+    const reply = await alice.client.request('send', { to: 'bob', messageId: id, envelope });
+    expect(reply).toMatchObject({ type: 'ok', messageId: id, duplicate: false, deliveredTo: 1 });
+    const pushed = await bob.client.waitFor(isMessageFrom('alice', id));
+    expect(pushed).toMatchObject({ envelope, seq: reply.seq });
+  });
+
+  it('works between four clients at once, in every direction', async () => {
+    const users = [alice, bob, carol, dave];
+    const sends = users.flatMap((from) =>
+      users.filter((to) => to !== from).map((to) => ({ from, to, id: messageId() })),
+    );
+    const replies = await Promise.all(
+      sends.map(({ from, to, id }) =>
+        from.client.request('send', { to: to.username, messageId: id, envelope: fakeEnvelope(64) }),
+      ),
+    );
+    expect(replies.every((r) => r.type === 'ok')).toBe(true);
+    await Promise.all(
+      sends.map(({ from, to, id }) => to.client.waitFor(isMessageFrom(from.username, id))),
+    );
+  });
+
+  it('is idempotent per message id: a retry is stored once and keeps its sequence number', async () => {
+    const id = messageId();
+    const envelope = fakeEnvelope();
+    const first = await alice.client.request('send', { to: 'carol', messageId: id, envelope });
+    const retry = await alice.client.request('send', { to: 'carol', messageId: id, envelope });
+    expect(retry).toMatchObject({ type: 'ok', duplicate: true, seq: first.seq });
+    const { Items } = await db().send(
+      new QueryCommand({
+        TableName: localTableName('inbox'),
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': 'carol' },
+      }),
+    );
+    expect(Items!.filter((item) => item.messageId === id)).toHaveLength(1);
+  });
+
+  it('refuses an unknown recipient with NOT_FOUND and an oversized envelope with BAD_REQUEST, storing nothing', async () => {
+    expect(
+      await alice.client.request('send', {
+        to: 'nobody-at-all',
+        messageId: messageId(),
+        envelope: fakeEnvelope(),
+      }),
+    ).toMatchObject({ code: 'NOT_FOUND' });
+    const big = await alice.client.request('send', {
+      to: 'bob',
+      messageId: messageId(),
+      envelope: 'A'.repeat(24 * 1024 + 4),
+    });
+    expect(big).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('envelope'),
+    });
+    expect(
+      await alice.client.request('send', { to: 'bob', messageId: 'x', envelope: fakeEnvelope() }),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('deletes a connection row that answers 410 and still delivers to the live one', async () => {
+    await db().send(
+      new PutCommand({
+        TableName: localTableName('connections'),
+        Item: {
+          connectionId: 'stale-connection=',
+          userId: 'dave',
+          deviceId: 'old-phone',
+          connectedAt: 1,
+          expiresAt: Math.ceil(Date.now() / 1000) + 600,
+        },
+      }),
+    );
+    const id = messageId();
+    const reply = await alice.client.request('send', {
+      to: 'dave',
+      messageId: id,
+      envelope: fakeEnvelope(),
+    });
+    expect(reply.deliveredTo).toBe(1);
+    await dave.client.waitFor(isMessageFrom('alice', id));
+    const { Item } = await db().send(
+      new GetCommand({
+        TableName: localTableName('connections'),
+        Key: { connectionId: 'stale-connection=' },
+      }),
+    );
+    expect(Item).toBeUndefined();
+  });
+});
+
+describe('offline delivery', () => {
+  it('delivers what an offline user missed exactly once, in order, after it reconnects', async () => {
+    const erin = await signupUser(url, 'erin');
+    erin.client.close();
+    await erin.client.closed;
+    await expect
+      .poll(
+        async () =>
+          (
+            await db().send(
+              new QueryCommand({
+                TableName: localTableName('connections'),
+                IndexName: 'byUser',
+                KeyConditionExpression: 'userId = :u',
+                ExpressionAttributeValues: { ':u': 'erin' },
+              }),
+            )
+          ).Items?.length,
+      )
+      .toBe(0);
+
+    const ids = [messageId(), messageId(), messageId()];
+    for (const id of ids)
+      expect(
+        await alice.client.request('send', { to: 'erin', messageId: id, envelope: fakeEnvelope() }),
+      ).toMatchObject({ deliveredTo: 0 });
+
+    const back = await TestClient.connect(url);
+    const resumed = await back.request('resume', { token: erin.token, deviceId: erin.deviceId });
+    expect(resumed).toMatchObject({ type: 'ok', pending: 3 });
+    const received = [await back.next(), await back.next(), await back.next()].filter(
+      (m) => m.type === 'message',
+    );
+    expect(received.map((m) => m.messageId)).toEqual(ids);
+    const seqs = received.map((m) => m.seq as number);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+
+    expect(await back.request('ack', { seq: seqs.at(-1) })).toMatchObject({
+      type: 'ok',
+      cursor: seqs.at(-1),
+      pushed: 0,
+    });
+    back.close();
+
+    const again = await TestClient.connect(url);
+    expect(
+      await again.request('resume', { token: erin.token, deviceId: erin.deviceId }),
+    ).toMatchObject({ type: 'ok', pending: 0 });
+    expect(await again.silentFor(300)).toBe(true);
+    again.close();
+  });
+
+  it('gives a second device everything after its own cursor, even what the first device acked', async () => {
+    const id = messageId();
+    await carol.client.request('send', { to: 'bob', messageId: id, envelope: fakeEnvelope() });
+    const onPhone = await bob.client.waitFor(isMessageFrom('carol', id));
+    await bob.client.request('ack', { seq: onPhone.seq });
+
+    const laptop = await signinDevice(url, bob);
+    const onLaptop = await laptop.client.waitFor(isMessageFrom('carol', id));
+    expect(onLaptop.seq).toBe(onPhone.seq);
+    laptop.client.close();
+  });
+
+  it('never moves a cursor backwards', async () => {
+    const ahead = await bob.client.request('ack', { seq: 1000 });
+    expect(ahead).toMatchObject({ cursor: 1000 });
+    expect(await bob.client.request('ack', { seq: 3 })).toMatchObject({ cursor: 1000 });
+  });
+});
+
+describe('keys', () => {
+  const bundle = (userId: string, identityByte: number) => ({
+    userId,
+    identityDh: Buffer.alloc(32, identityByte).toString('base64'),
+    identitySign: Buffer.alloc(32, identityByte + 1).toString('base64'),
+    signedPrekey: {
+      id: 1,
+      publicKey: Buffer.alloc(32, 9).toString('base64'),
+      signature: Buffer.alloc(64, 7).toString('base64'),
+      createdAt: 1_795_000_000_000,
+    },
+  });
+
+  it('publishes a bundle, lets others fetch it, and never silently replaces an identity key', async () => {
+    expect(
+      await alice.client.request('keys', { op: 'publish', bundle: bundle('alice', 1) }),
+    ).toMatchObject({ type: 'ok', published: true });
+    expect(await bob.client.request('keys', { op: 'fetch', userId: 'alice' })).toMatchObject({
+      type: 'ok',
+      bundle: bundle('alice', 1),
+    });
+
+    const rotated = {
+      ...bundle('alice', 1),
+      signedPrekey: { ...bundle('alice', 1).signedPrekey, id: 2 },
+    };
+    expect(await alice.client.request('keys', { op: 'publish', bundle: rotated })).toMatchObject({
+      type: 'ok',
+    });
+    expect(
+      await alice.client.request('keys', { op: 'publish', bundle: bundle('alice', 5) }),
+    ).toMatchObject({ code: 'CONFLICT' });
+    expect((await bob.client.request('keys', { op: 'fetch', userId: 'alice' })).bundle).toEqual(
+      rotated,
+    );
+
+    expect(
+      await bob.client.request('keys', { op: 'publish', bundle: bundle('alice', 3) }),
+    ).toMatchObject({ code: 'FORBIDDEN' });
+    expect(
+      await bob.client.request('keys', { op: 'fetch', userId: 'nobody-at-all' }),
+    ).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('stores the sealed key backup for its owner only', async () => {
+    const backup = fakeEnvelope(500);
+    const stored = await carol.client.request('keys', { op: 'put-backup', backup });
+    expect(stored, JSON.stringify(stored)).toMatchObject({
+      type: 'ok',
+    });
+    expect(await carol.client.request('keys', { op: 'get-backup' })).toMatchObject({
+      type: 'ok',
+      backup,
+    });
+    expect(await dave.client.request('keys', { op: 'get-backup' })).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+});
