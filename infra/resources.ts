@@ -43,8 +43,13 @@ export const TABLES = {
   groups: { envVar: 'TABLE_GROUPS', partitionKey: S('groupId') },
   /** Per-user membership rows: the index behind "my groups". */
   members: { envVar: 'TABLE_MEMBERS', partitionKey: S('userId'), sortKey: S('groupId') },
-  /** Group epochs and the key-share envelopes wrapped for each member. */
-  groupKeys: { envVar: 'TABLE_GROUP_KEYS', partitionKey: S('groupId'), sortKey: S('sk') },
+  /** Group epochs, the key-shares wrapped for each member, and group message bodies (stored once; they expire). */
+  groupKeys: {
+    envVar: 'TABLE_GROUP_KEYS',
+    partitionKey: S('groupId'),
+    sortKey: S('sk'),
+    ttlAttribute: 'expiresAt',
+  },
   /** Per-user inbox with a server-assigned sequence number; items expire after the retention. */
   inbox: {
     envVar: 'TABLE_INBOX',

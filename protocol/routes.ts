@@ -11,6 +11,17 @@ export const COMMAND_ROUTES = [
   'keys',
   'send',
   'ack',
+  'create',
+  'join',
+  'leave',
+  'list',
+  'members',
+  'sharekey',
+  'sendgroup',
+  'upload',
+  'download',
+  'sendfile',
+  'sendgroupfile',
 ] as const;
 
 /** The only routes an unbound connection may call. */

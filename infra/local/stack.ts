@@ -9,13 +9,22 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { ROUTE_TABLE } from '../../lambdas/route-table';
+import type { SQSEvent } from 'aws-lambda';
+import {
+  BACKGROUND_FUNCTIONS,
+  ROUTE_TABLE,
+  grantedEnvironmentNames,
+  type RouteSpec,
+} from '../../lambdas/route-table';
+import { runWithGrantedEnvironment } from '../../lambdas/runtime/env';
+import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
 import { LOCAL_BUCKET_NAME } from '../resources';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { corsXml, createMissingTables } from './bootstrap';
 import { lockDataFolder } from './data-lock';
+import { InProcessDelayQueue } from './delay-queue';
 import { LocalGateway, type GatewayLimits, type LambdaHandler } from './gateway';
 import { startWebServer, type WebServer } from './web';
 
@@ -32,6 +41,8 @@ export interface LocalStackOptions {
   /** Serve the PWA too (Vite dev server). */
   readonly web?: boolean;
   readonly limits?: Partial<GatewayLimits>;
+  /** How long a connection may stay unbound (default 10 s); tests shorten it. */
+  readonly unboundGraceMs?: number;
   readonly onLog?: (line: string) => void;
 }
 
@@ -50,16 +61,24 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+async function importHandler<T>(entry: string): Promise<T> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, entry)).href)) as { handler: T };
+  return module.handler;
+}
+
+/** A handler that sees only the table and bucket variables its spec grants, as in AWS. */
+async function importGrantedHandler<E, R>(
+  spec: RouteSpec,
+): Promise<(event: E, context: never) => Promise<R>> {
+  const handler = await importHandler<(event: E, context: never) => Promise<R>>(spec.entry);
+  const granted = grantedEnvironmentNames(spec);
+  return (event, context) => runWithGrantedEnvironment(granted, () => handler(event, context));
+}
+
 export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
   const handlers = new Map<string, LambdaHandler>();
-  for (const [route, spec] of Object.entries(ROUTE_TABLE) as [
-    RouteKey,
-    (typeof ROUTE_TABLE)[RouteKey],
-  ][]) {
-    const module = (await import(pathToFileURL(join(REPO_ROOT, spec.entry)).href)) as {
-      handler: LambdaHandler;
-    };
-    handlers.set(route, module.handler);
+  for (const [route, spec] of Object.entries(ROUTE_TABLE) as [RouteKey, RouteSpec][]) {
+    handlers.set(route, (await importGrantedHandler(spec)) as LambdaHandler);
   }
   return handlers;
 }
@@ -107,6 +126,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = `http://${host}:${s3Address.port}`;
 
     const createdTables = await createMissingTables(makeDynamoClient(dynamodb));
+
+    // The SQS delay queue's stand-in feeds the same background handler as in AWS.
+    const reapUnbound = await importGrantedHandler<SQSEvent, void>(
+      BACKGROUND_FUNCTIONS.reapUnbound,
+    );
+    const unboundQueue = new InProcessDelayQueue((event) => reapUnbound(event, undefined as never));
+    useInProcessDelayQueue(unboundQueue);
+    cleanups.push(async () => {
+      await unboundQueue.stop();
+      useInProcessDelayQueue(undefined);
+    });
+    if (options.unboundGraceMs !== undefined)
+      process.env.UNBOUND_GRACE_MS = String(options.unboundGraceMs);
 
     // Lambdas read their configuration from the environment, in AWS and here alike.
     const gateway = await LocalGateway.start({

@@ -4,18 +4,17 @@ import { ProtocolError } from '../../protocol/errors';
 import type { ServerEvent } from '../../protocol/frames';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { NewInboxItem } from '../stores/ports';
+import type { Connection, NewDirectInboxItem } from '../stores/ports';
 import { pushInboxPage, requireUser, toMessageEvent } from './session';
 import { assertWithinRate } from './throttle';
 
-/** Pushes to each live connection of a user at once; a gone connection's row is deleted. Returns how many got it. */
-export async function pushToUser(
+/** Pushes to the given connections at once; a gone connection's row is deleted. Returns how many got it. */
+export async function pushToConnections(
   deps: ServerDeps,
   context: RouteContext,
-  userId: string,
+  connections: readonly Connection[],
   event: ServerEvent,
 ): Promise<number> {
-  const connections = await deps.connections.listForUser(userId, deps.now());
   const results = await Promise.all(
     connections.map(async (connection) => {
       const delivered = await context.push(event, connection.connectionId);
@@ -26,43 +25,72 @@ export async function pushToUser(
   return results.filter(Boolean).length;
 }
 
+/** Pushes to every live connection of a user (found through the user index). */
+export async function pushToUser(
+  deps: ServerDeps,
+  context: RouteContext,
+  userId: string,
+  event: ServerEvent,
+): Promise<number> {
+  return pushToConnections(
+    deps,
+    context,
+    await deps.connections.listForUser(userId, deps.now()),
+    event,
+  );
+}
+
 /** Writes the item to the recipient's inbox (idempotent per message id), then pushes it live. */
 export async function deliverToInbox(
   deps: ServerDeps,
   context: RouteContext,
   recipientId: string,
-  item: NewInboxItem,
+  item: NewDirectInboxItem,
 ): Promise<{ seq: number; duplicate: boolean; pushed: number }> {
-  const { seq, duplicate } = await deps.inbox.append(recipientId, item, deps.now());
+  // The connection lookup does not depend on the write, so it runs alongside; the push waits for both.
+  const [{ seq, duplicate }, connections] = await Promise.all([
+    deps.inbox.append(recipientId, item, deps.now()),
+    deps.connections.listForUser(recipientId, deps.now()),
+  ]);
   // A retry is stored once; pushing it again is harmless (clients drop duplicates by message id).
-  const pushed = await pushToUser(
-    deps,
-    context,
-    recipientId,
-    toMessageEvent({ ...item, seq, userId: recipientId, expiresAt: 0 }),
-  );
-  return { seq, duplicate, pushed };
+  const event = toMessageEvent({ ...item, seq, userId: recipientId, expiresAt: 0 });
+  return { seq, duplicate, pushed: await pushToConnections(deps, context, connections, event) };
 }
 
-export async function send(deps: ServerDeps, frame: SendFrame, context: RouteContext) {
-  const sender = await requireUser(deps, context);
+/**
+ * The 1:1 path shared by `send` and `sendfile`: the sender must be signed in and under its rate
+ * limit, the recipient must exist; `prepare` (e.g. a blob grant) runs before anything is delivered.
+ */
+export async function sendToUser(
+  deps: ServerDeps,
+  context: RouteContext,
+  message: { readonly to: string; readonly messageId: string; readonly envelope: string },
+  prepare?: (senderId: string, recipientId: string) => Promise<void>,
+) {
+  const [sender, recipient] = await Promise.all([
+    requireUser(deps, context),
+    deps.users.get(message.to.toLowerCase()),
+  ]);
   await assertWithinRate(deps.counters, 'send', sender.userId, deps.now());
-  const recipient = await deps.users.get(frame.to.toLowerCase());
-  if (!recipient) throw new ProtocolError('NOT_FOUND', `There is no user named "${frame.to}".`);
+  if (!recipient) throw new ProtocolError('NOT_FOUND', `There is no user named "${message.to}".`);
+  await prepare?.(sender.userId, recipient.userId);
   const result = await deliverToInbox(deps, context, recipient.userId, {
     kind: 'message',
     from: sender.userId,
-    messageId: frame.messageId,
-    envelope: frame.envelope,
+    messageId: message.messageId,
+    envelope: message.envelope,
     sentAt: deps.now(),
   });
   return {
-    messageId: frame.messageId,
+    messageId: message.messageId,
     seq: result.seq,
     duplicate: result.duplicate,
     deliveredTo: result.pushed,
   };
 }
+
+export const send = (deps: ServerDeps, frame: SendFrame, context: RouteContext) =>
+  sendToUser(deps, context, frame);
 
 /** Advances this device's cursor and pushes the next page after it, if any. */
 export async function ack(deps: ServerDeps, frame: AckFrame, context: RouteContext) {

@@ -1,11 +1,12 @@
 /** Binding a connection to a user, and the catch-up a device gets when it binds. */
 import { createHash, randomBytes } from 'node:crypto';
-import { SESSION_TOKEN_BYTES, type MessageEvent } from '../../protocol/commands';
+import { SESSION_TOKEN_BYTES } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import { WS_LIMITS } from '../../protocol/limits';
 import type { RouteContext } from '../runtime/route';
 import type { ServerDeps } from '../runtime/deps';
-import type { Connection, InboxItem } from '../stores/ports';
+import type { Connection } from '../stores/ports';
+import { inboxEvent } from './group-events';
 
 export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 /** Items pushed per catch-up page; the device's `ack` pulls the next page. */
@@ -16,14 +17,7 @@ export const hashToken = (token: string): string =>
 
 export const newSessionToken = (): string => randomBytes(SESSION_TOKEN_BYTES).toString('base64url');
 
-export const toMessageEvent = (item: InboxItem): MessageEvent => ({
-  type: 'message',
-  seq: item.seq,
-  from: item.from,
-  messageId: item.messageId,
-  envelope: item.envelope,
-  sentAt: item.sentAt,
-});
+export { toMessageEvent } from './group-events';
 
 /** The user of this connection, or UNAUTHENTICATED: every route but signup/signin/resume/ping needs one. */
 export async function requireUser(deps: ServerDeps, context: RouteContext): Promise<Connection> {
@@ -44,7 +38,11 @@ export async function pushInboxPage(
   cursor: number,
 ): Promise<number> {
   const items = await deps.inbox.after(userId, cursor, CATCH_UP_PAGE, deps.now());
-  for (const item of items) await context.push(toMessageEvent(item));
+  for (const item of items) {
+    // A group message's item is a pointer: inboxEvent reads its body (stored once).
+    const event = await inboxEvent(deps, item);
+    if (event) await context.push(event);
+  }
   return items.length;
 }
 

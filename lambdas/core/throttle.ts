@@ -76,6 +76,7 @@ export const RATE_LIMITS = {
   send: { perMinute: 120 },
   create: { perMinute: 10 },
   join: { perMinute: 30 },
+  upload: { perMinute: 30 },
 } as const;
 
 export async function assertWithinRate(

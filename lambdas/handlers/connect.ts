@@ -1,4 +1,14 @@
+import { unboundGraceMs } from '../core/unbound';
+import { delayQueue } from '../runtime/delay-queue';
+import { managementEndpoint } from '../runtime/management-api';
 import type { WebSocketHandler } from '../runtime/route';
 
-/** Every connection starts unbound; signup, signin or resume binds it to a user (issue 4). */
-export const handler: WebSocketHandler = async () => ({ statusCode: 200 });
+/** Every connection starts unbound: schedule the check that closes it if it does not sign in in time. */
+export const handler: WebSocketHandler = async (event) => {
+  const { connectionId, domainName, stage } = event.requestContext;
+  await delayQueue().schedule(
+    { connectionId, managementEndpoint: managementEndpoint(domainName, stage) },
+    unboundGraceMs(),
+  );
+  return { statusCode: 200 };
+};

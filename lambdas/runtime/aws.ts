@@ -13,16 +13,13 @@ export function makeDynamoClient(endpoint = process.env[ENDPOINT_ENV.dynamodb]):
 }
 
 export function makeS3Client(endpoint = process.env[ENDPOINT_ENV.s3]): S3Client {
-  return new S3Client(
-    endpoint
-      ? {
-          endpoint,
-          forcePathStyle: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }
-      : {},
-  );
+  // Checksums only when required, in AWS too: with the SDK's default (WHEN_SUPPORTED) every
+  // presigned PUT carries x-amz-checksum-crc32 of an empty body, and S3 refuses the real upload.
+  const checksums = {
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  } as const;
+  return new S3Client(endpoint ? { endpoint, forcePathStyle: true, ...checksums } : checksums);
 }
 
 let documentClient: DynamoDBDocumentClient | undefined;

@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   LimitExceededException,
   PostToConnectionCommand,
@@ -55,5 +56,14 @@ export async function postToConnection(
       if (!isThrottled(error) || attempt + 1 >= PUSH_RETRY.attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, jitteredDelay(attempt)));
     }
+  }
+}
+
+/** Closes a connection from the server side; a connection already gone is fine. */
+export async function deleteConnection(endpoint: string, connectionId: string): Promise<void> {
+  try {
+    await clientFor(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  } catch (error) {
+    if (!(error instanceof GoneException)) throw error;
   }
 }

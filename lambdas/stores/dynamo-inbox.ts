@@ -36,22 +36,18 @@ export class DynamoInboxStore implements InboxStore {
     return { seq, duplicate };
   }
 
-  private async reserveSeq(
+  /**
+   * The next sequence number, claimed for (user, message id) by a conditional marker write. A
+   * retry loses the claim and takes the first attempt's number (its own becomes a harmless gap),
+   * so the common, first attempt costs two writes and no read.
+   */
+  protected async reserveSeq(
     userId: string,
     messageId: string,
     expiresAt: number,
     now: number,
   ): Promise<{ seq: number; duplicate: boolean }> {
     const markerKey = `msg#${userId}#${messageId}`;
-    const existing = await this.db.send(
-      new GetCommand({
-        TableName: this.countersTable,
-        Key: { key: markerKey },
-        ConsistentRead: true,
-      }),
-    );
-    if (existing.Item && isLive(existing.Item, now))
-      return { seq: existing.Item.seq as number, duplicate: true };
     const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.countersTable,
@@ -68,22 +64,23 @@ export class DynamoInboxStore implements InboxStore {
         new PutCommand({
           TableName: this.countersTable,
           Item: { key: markerKey, seq, expiresAt },
-          ConditionExpression: 'attribute_not_exists(#key)',
+          // A marker past its retention (not yet deleted by TTL) no longer counts.
+          ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
           ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':now': toTtl(now) },
         }),
       );
       return { seq, duplicate: false };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      // A concurrent retry won: use its seq (ours becomes a harmless gap).
-      const winner = await this.db.send(
+      const first = await this.db.send(
         new GetCommand({
           TableName: this.countersTable,
           Key: { key: markerKey },
           ConsistentRead: true,
         }),
       );
-      return { seq: winner.Item!.seq as number, duplicate: true };
+      return { seq: first.Item!.seq as number, duplicate: true };
     }
   }
 

@@ -53,18 +53,41 @@ export interface ConnectionStore {
   listForUser(userId: string, now: number): Promise<Connection[]>;
 }
 
-export interface InboxItem {
+interface InboxItemBase {
   readonly userId: string;
   readonly seq: number;
-  readonly kind: 'message';
   readonly from: string;
   readonly messageId: string;
-  readonly envelope: string;
   readonly sentAt: number;
   readonly expiresAt: number;
 }
 
-export type NewInboxItem = Omit<InboxItem, 'seq' | 'userId' | 'expiresAt'>;
+/** A 1:1 envelope. */
+export interface DirectInboxItem extends InboxItemBase {
+  readonly kind: 'message';
+  readonly envelope: string;
+}
+
+/** A group message: a pointer to its body, stored once (lambdas/stores/group-ports.ts). */
+export interface GroupPointerItem extends InboxItemBase {
+  readonly kind: 'group-message';
+  readonly groupId: string;
+  readonly epoch: number;
+}
+
+/** A wrapped group key for this user; its epoch statement is resolved when pushed. */
+export interface KeyShareInboxItem extends InboxItemBase {
+  readonly kind: 'key-share';
+  readonly groupId: string;
+  readonly epoch: number;
+  readonly envelope: string;
+}
+
+export type InboxItem = DirectInboxItem | GroupPointerItem | KeyShareInboxItem;
+
+type NewItem<T> = T extends InboxItem ? Omit<T, 'seq' | 'userId' | 'expiresAt'> : never;
+export type NewInboxItem = NewItem<InboxItem>;
+export type NewDirectInboxItem = NewItem<DirectInboxItem>;
 
 export interface InboxStore {
   /** Appends with the next sequence number; a retry of the same message id returns the first seq. */

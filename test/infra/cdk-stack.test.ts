@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CipherlineStack } from '../../infra/cdk/stack';
-import { ROUTE_TABLE } from '../../lambdas/route-table';
+import { CipherlineStack, constructName } from '../../infra/cdk/stack';
+import { BACKGROUND_FUNCTIONS, ROUTE_TABLE } from '../../lambdas/route-table';
 import { TABLES, TABLE_NAMES } from '../../infra/resources';
 import { REPO_ROOT } from '../../infra/local/stack';
 import { ALL_ROUTES, COMMAND_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../protocol/routes';
@@ -21,6 +21,7 @@ function synthesize(bundle: boolean): Template {
   });
 }
 
+const FUNCTION_COUNT = ALL_ROUTES.length + Object.keys(BACKGROUND_FUNCTIONS).length;
 let template: Template;
 beforeAll(() => {
   template = synthesize(false);
@@ -31,7 +32,7 @@ const resources = (type: string) => Object.values(template.findResources(type)) 
 
 describe('CipherlineStack', () => {
   it('has one Node 22 arm64 Lambda and one WebSocket route per route of the shared list', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ALL_ROUTES.length);
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_COUNT);
     for (const fn of resources('AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -112,7 +113,9 @@ describe('CipherlineStack', () => {
   });
 
   it('grants @connections access only to functions that push', () => {
-    const pushing = Object.values(ROUTE_TABLE).filter((spec) => spec.pushes);
+    const pushing = [...Object.values(ROUTE_TABLE), ...Object.values(BACKGROUND_FUNCTIONS)].filter(
+      (spec) => spec.pushes,
+    );
     const policies = resources('AWS::IAM::Policy').map((p) => JSON.stringify(p.Properties));
     expect(policies.filter((p) => p.includes('execute-api:ManageConnections'))).toHaveLength(
       pushing.length,
@@ -124,8 +127,11 @@ describe('CipherlineStack', () => {
 
   it('gives each function the table names of exactly the tables it is granted', () => {
     const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
-    for (const [route, spec] of Object.entries(ROUTE_TABLE)) {
-      const id = route.replace('$', '').replace(/^./, (c) => c.toUpperCase());
+    for (const [route, spec] of [
+      ...Object.entries(ROUTE_TABLE),
+      ...Object.entries(BACKGROUND_FUNCTIONS),
+    ]) {
+      const id = constructName(route);
       const fn = functions.find(([logicalId]) =>
         logicalId.startsWith(`${id}Function`),
       )![1] as Resource;
@@ -135,6 +141,20 @@ describe('CipherlineStack', () => {
         expected.sort(),
       );
     }
+  });
+
+  it('closes unbound connections through a delay queue that only $connect may send to', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const connect = functions.find(([id]) => id.startsWith('ConnectFunction'))![1] as Resource;
+    expect(
+      Object.keys((connect.Properties.Environment as { Variables: object }).Variables),
+    ).toContain('UNBOUND_QUEUE_URL');
+    const senders = resources('AWS::IAM::Policy')
+      .map((p) => JSON.stringify(p.Properties))
+      .filter((p) => p.includes('sqs:SendMessage'));
+    expect(senders).toHaveLength(1);
+    expect(senders[0]).toContain('ConnectFunction');
   });
 
   it('throttles the stage', () => {
@@ -151,7 +171,7 @@ describe('real synthesis', () => {
   it('bundles every handler with the local esbuild', () => {
     const bundled = synthesize(true);
     expect(Object.keys(bundled.findResources('AWS::Lambda::Function'))).toHaveLength(
-      ALL_ROUTES.length,
+      FUNCTION_COUNT,
     );
   }, 60_000);
 
@@ -181,7 +201,7 @@ describe('real synthesis', () => {
       const functions = Object.values(template.Resources).filter(
         (r) => r.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(ALL_ROUTES.length);
+      expect(functions).toHaveLength(FUNCTION_COUNT);
       const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
       expect(assets.every((asset) => existsSync(join(out, asset, 'index.mjs')))).toBe(true);
     } finally {

@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { fakeEnvelope, signinDevice, signupUser, type TestUser } from '../support/accounts';
+import {
+  fakeEnvelope,
+  goOffline,
+  signinDevice,
+  signupUser,
+  type TestUser,
+} from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
 import { TestClient } from '../support/ws-client';
 
@@ -134,23 +140,7 @@ describe('send', () => {
 describe('offline delivery', () => {
   it('delivers what an offline user missed exactly once, in order, after it reconnects', async () => {
     const erin = await signupUser(url, 'erin');
-    erin.client.close();
-    await erin.client.closed;
-    await expect
-      .poll(
-        async () =>
-          (
-            await db().send(
-              new QueryCommand({
-                TableName: localTableName('connections'),
-                IndexName: 'byUser',
-                KeyConditionExpression: 'userId = :u',
-                ExpressionAttributeValues: { ':u': 'erin' },
-              }),
-            )
-          ).Items?.length,
-      )
-      .toBe(0);
+    await goOffline(stack.endpoints.dynamodb, erin);
 
     const ids = [messageId(), messageId(), messageId()];
     for (const id of ids)

@@ -1,5 +1,8 @@
 /** Test users over the real protocol: the server treats auth keys and envelopes as opaque bytes. */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { localTableName } from '../../infra/resources';
+import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { TestClient } from './ws-client';
 
 export interface TestUser {
@@ -43,4 +46,25 @@ export async function signinDevice(
   if (reply.type !== 'ok')
     throw new Error(`signin ${user.username} failed: ${JSON.stringify(reply)}`);
   return { ...user, deviceId, client, token: reply.token as string };
+}
+
+/** Closes the user's connection and waits until the server has forgotten it ($disconnect ran). */
+export async function goOffline(dynamodbEndpoint: string, user: TestUser): Promise<void> {
+  user.client.close();
+  await user.client.closed;
+  const db = makeDynamoClient(dynamodbEndpoint);
+  for (const started = Date.now(); Date.now() - started < 5000;) {
+    const { Count } = await db.send(
+      new QueryCommand({
+        TableName: localTableName('connections'),
+        IndexName: 'byUser',
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': { S: user.username } },
+        Select: 'COUNT',
+      }),
+    );
+    if (Count === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${user.username} still has a connection row 5 s after closing`);
 }

@@ -1,0 +1,93 @@
+/**
+ * Account secrets (DESIGN.md section 3): the password never leaves the device. Argon2id turns
+ * password + a salt computed from the username into a 32-byte root; HKDF splits the root into
+ * the auth key (sent at signup/signin, hashed again by the server) and the backup key (never
+ * sent; it seals the key backup, see backup.ts).
+ *
+ * The salt is SHA-256("cipherline/v1" ‖ normalised username): deterministic, so no salt is
+ * fetched from the server and a hostile server cannot serve one chosen to help an attack; unique
+ * per username and per application, so no precomputed table applies.
+ */
+import { argon2id } from 'hash-wasm';
+import { checkUsername } from '../../protocol/username';
+import { CryptoError } from './errors';
+import { concatBytes, hkdf, sha256, utf8 } from './primitives';
+import type { Bytes } from './primitives';
+import { resolveKdfCost } from './kdf-settings';
+import type { Argon2Cost } from './kdf-settings';
+
+export interface AccountKeys {
+  /** Sent to the server at signup and signin in place of the password. */
+  readonly authKey: Bytes;
+  /** Never sent: encrypts the key backup the server stores. */
+  readonly backupKey: Bytes;
+}
+
+// The username rule lives in protocol/ because the server applies it too.
+export { USERNAME_PATTERN, checkUsername, type UsernameCheck } from '../../protocol/username';
+
+/** The normalised username, or CryptoError BAD_INPUT with the reason. */
+export function normaliseUsername(name: string): string {
+  const check = checkUsername(name);
+  if (!check.ok) throw new CryptoError('BAD_INPUT', check.reason);
+  return check.username;
+}
+
+/**
+ * A minimum for new passwords, checked by signup UIs only: the server never sees the password,
+ * so the client is the only place that can enforce it. Signin accepts any non-empty password so
+ * that a policy change never locks anyone out.
+ */
+export const MIN_PASSWORD_LENGTH = 8;
+
+export function checkNewPassword(password: string): { ok: true } | { ok: false; reason: string } {
+  const length = [...password.normalize('NFKC')].length;
+  return length >= MIN_PASSWORD_LENGTH
+    ? { ok: true }
+    : { ok: false, reason: `a password has at least ${MIN_PASSWORD_LENGTH} characters` };
+}
+
+const SALT_DOMAIN = 'cipherline/v1';
+const AUTH_INFO = 'cipherline/v1/auth';
+const BACKUP_INFO = 'cipherline/v1/backup';
+
+/** SHA-256("cipherline/v1" ‖ normalised username). */
+export async function accountSalt(username: string): Promise<Bytes> {
+  return sha256(concatBytes(utf8(SALT_DOMAIN), utf8(normaliseUsername(username))));
+}
+
+/**
+ * Argon2id(password, accountSalt(username)) split by HKDF into auth key and backup key.
+ * `cost` is for tests only (see kdf-settings.ts); leave it out everywhere else.
+ * The password is NFKC-normalised (NIST SP 800-63B 5.1.1.2) so that the same password typed on
+ * two keyboards that compose characters differently gives the same keys; it is not trimmed.
+ */
+export async function deriveAccountKeys(
+  username: string,
+  password: string,
+  cost?: Argon2Cost,
+): Promise<AccountKeys> {
+  const { memoryKiB, iterations, parallelism } = resolveKdfCost(cost);
+  if (password.length === 0) throw new CryptoError('BAD_INPUT', 'the password is empty');
+  const salt = await accountSalt(username);
+  const root = await argon2id({
+    password: utf8(password.normalize('NFKC')),
+    salt,
+    parallelism,
+    iterations,
+    memorySize: memoryKiB,
+    hashLength: 32,
+    outputType: 'binary',
+  });
+  try {
+    // Empty HKDF salt (RFC 5869: HashLen zeros): the root is already uniformly random.
+    const noSalt = new Uint8Array(0);
+    const [authKey, backupKey] = await Promise.all([
+      hkdf(root, noSalt, utf8(AUTH_INFO), 32),
+      hkdf(root, noSalt, utf8(BACKUP_INFO), 32),
+    ]);
+    return { authKey, backupKey };
+  } finally {
+    root.fill(0);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Group epochs (DESIGN.md section 4): `sharekey` stores epoch current + 1 with its signed
+ * statement and one wrapped key per member, and delivers each key-share through the member's
+ * inbox (so offline members get it at catch-up); `sharekey {op:'fetch'}` gives a member every
+ * key-share it was ever given in a group, for a device past the inbox retention.
+ *
+ * The group item decides which epoch wins: one conditional update moves it from epoch N-1 to N,
+ * only for a member, only for the member list the proposer read. Epoch and key-share records
+ * are then written under `attribute_not_exists`. A retry (or a further frame of a big epoch) by
+ * the same proposer with the same statement carries on where the last one stopped.
+ */
+import { createHash } from 'node:crypto';
+import { ProtocolError } from '../../protocol/errors';
+import type { KeyShareRecordWire, SharekeyFrame } from '../../protocol/groups';
+import type { ServerDeps } from '../runtime/deps';
+import type { RouteContext } from '../runtime/route';
+import type { GroupRecord } from '../stores/group-ports';
+import { pushToUser } from './delivery';
+import { requireGroupMember } from './group-access';
+import { toKeyShareEvent } from './group-events';
+import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
+import { requireUser } from './session';
+
+/** Epochs per `fetch` page (a statement naming 256 members is about 13 KB). */
+export const KEY_SHARE_PAGE = 5;
+
+type StoreFrame = Extract<SharekeyFrame, { op: 'store' }>;
+type FetchFrame = Extract<SharekeyFrame, { op: 'fetch' }>;
+
+const statementHash = (statement: string) =>
+  createHash('sha256').update(Buffer.from(statement, 'base64')).digest('hex');
+
+const staleEpoch = (group: GroupRecord, epoch: number) =>
+  new ProtocolError(
+    'CONFLICT',
+    `Epoch ${epoch} cannot be stored in group "${group.groupId}": its current epoch is ${group.epoch}. Make epoch ${group.epoch + 1} on top of it.`,
+  );
+
+const rosterChanged = (groupId: string) =>
+  new ProtocolError(
+    'CONFLICT',
+    `The members of group "${groupId}" changed while the epoch was made. Fetch its members and make the epoch again.`,
+  );
+
+export async function shareKey(deps: ServerDeps, frame: SharekeyFrame, context: RouteContext) {
+  return frame.op === 'fetch'
+    ? fetchKeyShares(deps, frame, context)
+    : storeEpoch(deps, frame, context);
+}
+
+async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteContext) {
+  const me = (await requireUser(deps, context)).userId;
+  const group = await requireGroupMember(deps, frame.groupId, me);
+  const hash = statementHash(frame.statement);
+  const continuing =
+    group.epoch === frame.epoch && group.epochBy === me && group.epochStatementHash === hash;
+  if (!continuing && group.epoch !== frame.epoch - 1) throw staleEpoch(group, frame.epoch);
+  const members = continuing ? group.epochMembers : group.memberIds;
+
+  // Every check before the first write: a refused frame changes nothing.
+  const recipients = new Set<string>();
+  for (const share of frame.keyShares) {
+    if (recipients.has(share.to))
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `Two key-shares for "${share.to}": send one per member.`,
+      );
+    recipients.add(share.to);
+    if (!members.includes(share.to)) {
+      if (!continuing) throw rosterChanged(group.groupId);
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `"${share.to}" is not a member of epoch ${frame.epoch} of group "${group.groupId}".`,
+      );
+    }
+  }
+
+  const now = deps.now();
+  let epochMembers = members;
+  if (!continuing) {
+    const claim = await deps.groups.claimEpoch({
+      groupId: group.groupId,
+      epoch: frame.epoch,
+      proposer: me,
+      statementHash: hash,
+      rosterVersion: group.rosterVersion,
+      members: group.memberIds,
+      now,
+    });
+    if (claim.outcome === 'stale') {
+      const current = claim.group;
+      if (!current?.memberIds.includes(me))
+        throw new ProtocolError('FORBIDDEN', `You are no longer a member of "${frame.groupId}".`);
+      if (current.epoch !== frame.epoch - 1) throw staleEpoch(current, frame.epoch);
+      throw rosterChanged(group.groupId);
+    }
+    epochMembers = claim.group.epochMembers;
+  }
+  // Idempotent: false only when a retry wrote it already (the claim above decided the winner).
+  await deps.groups.putEpoch({
+    groupId: group.groupId,
+    epoch: frame.epoch,
+    statement: frame.statement,
+    proposer: me,
+    members: epochMembers,
+    createdAt: now,
+  });
+
+  const results = await mapWithPool(frame.keyShares, FAN_OUT_CONCURRENCY, async (share) => {
+    const record = {
+      groupId: group.groupId,
+      epoch: frame.epoch,
+      to: share.to,
+      from: me,
+      messageId: share.messageId,
+      envelope: share.envelope,
+      createdAt: now,
+    };
+    const fresh = await deps.groups.putKeyShare(record);
+    if (!fresh) {
+      const existing = await deps.groups.getKeyShare(group.groupId, frame.epoch, share.to);
+      // This member already holds a different key-share of this epoch: keep the first.
+      if (existing && existing.messageId !== share.messageId) return { stored: false, pushed: 0 };
+    }
+    const item = {
+      kind: 'key-share' as const,
+      groupId: group.groupId,
+      epoch: frame.epoch,
+      from: me,
+      messageId: share.messageId,
+      envelope: share.envelope,
+      sentAt: now,
+    };
+    const { seq } = await deps.inbox.append(share.to, item, now);
+    const pushed = await pushToUser(
+      deps,
+      context,
+      share.to,
+      toKeyShareEvent({ ...item, seq }, frame.statement),
+    ).catch(() => 0); // in the inbox: delivered at the member's next catch-up
+    return { stored: fresh, pushed };
+  });
+  return {
+    groupId: group.groupId,
+    epoch: frame.epoch,
+    /** The members this epoch was made for: each needs one key-share. */
+    epochMembers: [...epochMembers],
+    stored: results.filter((r) => r.stored).length,
+    deliveredTo: results.reduce((sum, r) => sum + r.pushed, 0),
+  };
+}
+
+async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: RouteContext) {
+  const me = (await requireUser(deps, context)).userId;
+  const group = await requireGroupMember(deps, frame.groupId, me);
+  const shares = await deps.groups.keySharesFor(
+    group.groupId,
+    me,
+    frame.after ?? 0,
+    KEY_SHARE_PAGE,
+  );
+  const keyShares: KeyShareRecordWire[] = [];
+  for (const share of shares) {
+    const epoch = await deps.groups.getEpoch(group.groupId, share.epoch);
+    if (!epoch) continue; // a claim whose proposer never came back: no statement, no epoch
+    keyShares.push({
+      epoch: share.epoch,
+      from: share.from,
+      messageId: share.messageId,
+      envelope: share.envelope,
+      statement: epoch.statement,
+    });
+  }
+  return {
+    groupId: group.groupId,
+    epoch: group.epoch,
+    keyShares,
+    ...(shares.length === KEY_SHARE_PAGE && { next: shares.at(-1)!.epoch }),
+  };
+}

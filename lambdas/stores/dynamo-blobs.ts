@@ -1,0 +1,113 @@
+/**
+ * The `blobs` table: one `meta` item per blob (pk blobId, sk 'meta') and one `grant#<userId>` item
+ * per reader, all expiring with the blob. Grants for a group go out with BatchWriteItem (25 per
+ * call, unprocessed items retried with backoff).
+ */
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import type { BlobGrant, BlobRecord, BlobStore } from './blob-ports';
+
+const META = 'meta';
+const grantKey = (userId: string) => `grant#${userId}`;
+const BATCH = 25;
+const MAX_BATCH_ATTEMPTS = 8;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class DynamoBlobStore implements BlobStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(blob: BlobRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...blob, sk: META, expiresAt: toTtl(blob.expiresAt) },
+        ConditionExpression: 'attribute_not_exists(blobId)',
+      }),
+    );
+  }
+
+  async get(blobId: string, now: number): Promise<BlobRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { blobId, sk: META }, ConsistentRead: true }),
+    );
+    if (!Item || !isLive(Item, now)) return undefined;
+    const { sk: _sk, ...record } = Item;
+    return { ...(record as BlobRecord), expiresAt: fromTtl(Item.expiresAt as number) };
+  }
+
+  async markCompleted(blobId: string, completedAt: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { blobId, sk: META },
+          UpdateExpression: 'SET #state = :completed, completedAt = :at',
+          ConditionExpression: '#state = :uploading',
+          ExpressionAttributeNames: { '#state': 'state' }, // a reserved word
+          ExpressionAttributeValues: {
+            ':completed': 'completed',
+            ':uploading': 'uploading',
+            ':at': completedAt,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async remove(blobId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { blobId, sk: META } }));
+  }
+
+  async grant(blobId: string, userIds: readonly string[], grant: BlobGrant): Promise<void> {
+    const requests = [...new Set(userIds)].map((userId) => ({
+      PutRequest: {
+        Item: {
+          blobId,
+          sk: grantKey(userId),
+          userId,
+          grantedBy: grant.grantedBy,
+          messageId: grant.messageId,
+          expiresAt: toTtl(grant.expiresAt),
+        },
+      },
+    }));
+    for (let start = 0; start < requests.length; start += BATCH) {
+      let pending = requests.slice(start, start + BATCH);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_ATTEMPTS)
+          throw new Error(`blob grants still unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.random() * 25 * 2 ** attempt);
+        const { UnprocessedItems } = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
+        );
+        pending = (UnprocessedItems?.[this.table] ?? []) as typeof pending;
+      }
+    }
+  }
+
+  async hasGrant(blobId: string, userId: string, now: number): Promise<boolean> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { blobId, sk: grantKey(userId) },
+        ConsistentRead: true,
+      }),
+    );
+    return isLive(Item, now);
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Group frames and events: create, join, leave, list, members, sharekey, sendgroup. Group ids
+ * are normalised names (the rule below); envelopes, key-shares and epoch statements are opaque
+ * base64 the server stores and forwards, never opens.
+ */
+import { z } from 'zod';
+import { Envelope, MessageId, UserName, type PublicBundleWire } from './commands';
+import { BaseFrame } from './frames';
+
+/**
+ * Group name rule, shared by client and server: after trim, Unicode NFKC and lower-case, 1 to 64
+ * characters of [a-z0-9_.-], starting with a letter or a digit. The normalised name is the
+ * group's id, so "Friends" and "ｆｒｉｅｎｄｓ" are the same group.
+ */
+export const GROUP_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+export const MAX_GROUP_NAME_CHARS = 64;
+
+export type GroupNameCheck =
+  { readonly ok: true; readonly groupId: string } | { readonly ok: false; readonly reason: string };
+
+export const normalizeGroupName = (name: string): string =>
+  name.trim().normalize('NFKC').toLowerCase();
+
+/** Pure: the group id a name stands for, or why it is not a valid name. */
+export function checkGroupName(name: string): GroupNameCheck {
+  const groupId = normalizeGroupName(name);
+  if (groupId.length < 1 || groupId.length > MAX_GROUP_NAME_CHARS)
+    return { ok: false, reason: `a group name has 1 to ${MAX_GROUP_NAME_CHARS} characters` };
+  if (!GROUP_NAME_PATTERN.test(groupId))
+    return {
+      ok: false,
+      reason:
+        'a group name uses only a-z, 0-9, "_", "." and "-", and starts with a letter or digit',
+    };
+  return { ok: true, groupId };
+}
+
+/** A group name on the wire; parses to the normalised group id. */
+export const GroupName = z
+  .string()
+  .max(4 * MAX_GROUP_NAME_CHARS)
+  .transform((name, context) => {
+    const check = checkGroupName(name);
+    if (check.ok) return check.groupId;
+    context.addIssue({ code: 'custom', message: check.reason });
+    return z.NEVER;
+  });
+
+/** Epoch numbers: 0 means "no epoch yet" (a new group before its creator's epoch 1). */
+export const Epoch = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 32 - 1);
+
+/** Page sizes of LIST. */
+export const LIST_PAGE = { default: 50, max: 100 } as const;
+/** An opaque LIST page token (base64url). */
+export const PageCursor = z.base64url().min(1).max(1024);
+
+/**
+ * The signed epoch statement (client/crypto/group-statement.ts wire form): it names up to 256
+ * members, so it can be about 13 KB of base64.
+ */
+export const MAX_STATEMENT_BASE64_CHARS = 16 * 1024;
+export const Statement = z.base64().min(4).max(MAX_STATEMENT_BASE64_CHARS);
+
+export const CreateFrame = BaseFrame.extend({ action: z.literal('create'), groupId: GroupName });
+export const JoinFrame = BaseFrame.extend({ action: z.literal('join'), groupId: GroupName });
+export const LeaveFrame = BaseFrame.extend({ action: z.literal('leave'), groupId: GroupName });
+export const MembersFrame = BaseFrame.extend({ action: z.literal('members'), groupId: GroupName });
+export const ListFrame = BaseFrame.extend({
+  action: z.literal('list'),
+  /** Only the groups I am a member of (the per-user membership index). */
+  mine: z.boolean().optional(),
+  limit: z.number().int().min(1).max(LIST_PAGE.max).optional(),
+  /** The `next` token of the previous page. */
+  cursor: PageCursor.optional(),
+});
+export type CreateFrame = z.infer<typeof CreateFrame>;
+export type JoinFrame = z.infer<typeof JoinFrame>;
+export type LeaveFrame = z.infer<typeof LeaveFrame>;
+export type MembersFrame = z.infer<typeof MembersFrame>;
+export type ListFrame = z.infer<typeof ListFrame>;
+
+/** One wrapped group key: a 1:1 key-share envelope for one member of the epoch. */
+export const KeyShareWire = z.object({
+  to: UserName,
+  messageId: MessageId,
+  envelope: Envelope,
+});
+export type KeyShareWire = z.infer<typeof KeyShareWire>;
+
+/** Most members per frame is bounded by the 32 KB frame anyway; bigger epochs take several frames. */
+export const MAX_KEY_SHARES_PER_FRAME = 256;
+
+export const SharekeyFrame = z.discriminatedUnion('op', [
+  /**
+   * Store epoch `epoch` (= current + 1) with its signed statement and key-shares, or more
+   * key-shares of the epoch I made (same statement again): an epoch for a big group takes
+   * several frames, each carrying the statement and some of the shares.
+   */
+  BaseFrame.extend({
+    action: z.literal('sharekey'),
+    op: z.literal('store'),
+    groupId: GroupName,
+    epoch: Epoch,
+    statement: Statement,
+    keyShares: z.array(KeyShareWire).min(1).max(MAX_KEY_SHARES_PER_FRAME),
+  }),
+  /** My key-shares of this group, every epoch I was given one, oldest first, paged by epoch. */
+  BaseFrame.extend({
+    action: z.literal('sharekey'),
+    op: z.literal('fetch'),
+    groupId: GroupName,
+    /** Only epochs after this one (the `next` of the previous page). */
+    after: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+  }),
+]);
+export type SharekeyFrame = z.infer<typeof SharekeyFrame>;
+
+export const SendGroupFrame = BaseFrame.extend({
+  action: z.literal('sendgroup'),
+  groupId: GroupName,
+  epoch: Epoch,
+  messageId: MessageId,
+  envelope: Envelope,
+});
+export type SendGroupFrame = z.infer<typeof SendGroupFrame>;
+
+/** A member with its published key bundle (absent until the user publishes one). */
+export interface GroupMemberWire {
+  userId: string;
+  bundle?: PublicBundleWire;
+}
+
+/** Replies. */
+export interface GroupSummaryWire {
+  groupId: string;
+  memberCount: number;
+}
+export interface ListReply {
+  groups: GroupSummaryWire[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  next?: string;
+}
+export interface MembersReply {
+  groupId: string;
+  /** The current epoch (0 before the creator stored epoch 1). */
+  epoch: number;
+  /** The members the current epoch was made for (empty before epoch 1). */
+  epochMembers: string[];
+  /** The current epoch's signed statement: a joiner builds the next epoch on it (absent before epoch 1). */
+  statement?: string;
+  memberCount: number;
+  members: GroupMemberWire[];
+}
+export interface JoinReply extends MembersReply {
+  /** True for exactly one client: the one that made the group, and so makes epoch 1. */
+  created: boolean;
+  /** False when I was a member already (nothing changed). */
+  joined: boolean;
+}
+export interface KeyShareRecordWire {
+  epoch: number;
+  from: string;
+  messageId: string;
+  envelope: string;
+  statement: string;
+}
+
+/** Server pushes about groups. */
+export interface GroupMessageEvent {
+  type: 'group-message';
+  seq: number;
+  groupId: string;
+  epoch: number;
+  from: string;
+  messageId: string;
+  envelope: string;
+  sentAt: number;
+}
+/** A wrapped group key for me, with the signed statement of its epoch. */
+export interface KeyShareEvent {
+  type: 'key-share';
+  seq: number;
+  groupId: string;
+  epoch: number;
+  from: string;
+  messageId: string;
+  envelope: string;
+  statement: string;
+  sentAt: number;
+}
+/** Live notices (not stored: an offline member learns the list from the next epoch statement). */
+export interface MemberJoinedEvent {
+  type: 'member-joined';
+  groupId: string;
+  userId: string;
+  memberCount: number;
+  /** The current epoch the joiner will build on. */
+  epoch: number;
+}
+export interface MemberLeftEvent {
+  type: 'member-left';
+  groupId: string;
+  userId: string;
+  memberCount: number;
+  epoch: number;
+}
+export type GroupEvent = GroupMessageEvent | KeyShareEvent | MemberJoinedEvent | MemberLeftEvent;

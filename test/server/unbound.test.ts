@@ -1,0 +1,45 @@
+/** A connection that does not sign in within the grace period is closed (grace shortened for the test). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
+import { UNBOUND_GRACE_MS_DEFAULT } from '../../lambdas/core/unbound';
+import { newAuthKey, newDeviceId } from '../support/accounts';
+import { startTestStack } from '../support/local-stack';
+import { TestClient } from '../support/ws-client';
+
+const GRACE_MS = 600;
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startTestStack({ unboundGraceMs: GRACE_MS });
+});
+afterAll(() => stack.stop());
+
+describe('unbound connections', () => {
+  it('are closed by the server after the grace period, even while they ping', async () => {
+    const client = await TestClient.connect(stack.endpoints.websocket);
+    const opened = Date.now();
+    expect(await client.request('ping')).toMatchObject({ type: 'ok' });
+    const closed = await client.closed;
+    expect(closed.code).toBe(1000);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(GRACE_MS - 50);
+    expect(Date.now() - opened).toBeLessThan(GRACE_MS + 3000);
+  });
+
+  it('stay open once they sign up within the grace period', async () => {
+    const client = await TestClient.connect(stack.endpoints.websocket);
+    expect(
+      await client.request('signup', {
+        username: 'quick',
+        authKey: newAuthKey(),
+        deviceId: newDeviceId(),
+      }),
+    ).toMatchObject({ type: 'ok' });
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+    expect(await client.request('ping')).toMatchObject({ type: 'ok' });
+    client.close();
+  });
+
+  it('use a 10 s grace period in production', () => {
+    expect(UNBOUND_GRACE_MS_DEFAULT).toBe(10_000);
+  });
+});
