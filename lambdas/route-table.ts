@@ -55,8 +55,9 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     pushes: true,
   }),
   ack: spec('ack', {
-    reads: ['connections', 'inbox', 'groupKeys'],
-    writes: ['counters'],
+    reads: ['groupKeys'],
+    // Receipts go into the senders' inboxes; a gone connection's row is deleted.
+    writes: ['connections', 'inbox', 'counters'],
     pushes: true,
   }),
   // Groups (lambdas/core/groups.ts). Catch-up reads groupKeys: group message bodies and statements.

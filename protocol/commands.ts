@@ -106,3 +106,18 @@ export interface MessageEvent {
   envelope: string;
   sentAt: number;
 }
+
+/**
+ * A delivery receipt, pushed to the sender once a device of the recipient has acknowledged the
+ * message (its `ack` passed the message's sequence number). One per recipient and message.
+ */
+export interface ReceiptEvent {
+  type: 'receipt';
+  seq: number;
+  /** The recipient who received it. */
+  from: string;
+  /** The sender's own message id. */
+  messageId: string;
+  status: 'delivered';
+  at: number;
+}

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ProtocolError, type ErrorCode } from './errors';
 import { COMMAND_ROUTES } from './routes';
-import type { MessageEvent } from './commands';
+import type { MessageEvent, ReceiptEvent } from './commands';
 import type { GroupEvent } from './groups';
 
 /** The client's id for a frame (a UUID in practice); echoed back as `replyTo`. */
@@ -29,7 +29,7 @@ export type Reply = OkReply | ErrorReply;
 
 /** Server pushes, sent through the @connections management API. */
 export type PongEvent = { type: 'pong'; echo?: string; serverTime: number };
-export type ServerEvent = PongEvent | MessageEvent | GroupEvent;
+export type ServerEvent = PongEvent | MessageEvent | ReceiptEvent | GroupEvent;
 
 export const ok = <T extends object>(replyTo: string, body: T): OkReply<T> => ({
   type: 'ok',

@@ -3,11 +3,8 @@
  * real handlers from the route table, and optionally the PWA's Vite dev server, all in this
  * process, persisted in one data folder.
  */
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import type { SQSEvent } from 'aws-lambda';
 import {
@@ -24,6 +21,7 @@ import { LOCAL_BUCKET_NAME } from '../resources';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { corsXml, createMissingTables } from './bootstrap';
 import { lockDataFolder } from './data-lock';
+import { startDynamoThread } from './dynamo-thread';
 import { InProcessDelayQueue } from './delay-queue';
 import { LocalGateway, type GatewayLimits, type LambdaHandler } from './gateway';
 import { startWebServer, type WebServer } from './web';
@@ -83,16 +81,6 @@ export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
   return handlers;
 }
 
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  server.listen(port, host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => Promise.reject(error as Error)),
-  ]);
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : port;
-}
-
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const dataDir = resolve(options.dataDir);
@@ -103,14 +91,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const cleanup of cleanups.reverse().splice(0)) await cleanup();
   };
   try {
-    const dynamoServer = dynalite({
+    const dynamo = await startDynamoThread({
       path: join(dataDir, 'dynamodb'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
+      host,
+      port: options.dynamoPort ?? DEFAULT_PORTS.dynamo,
     });
-    const dynamoPort = await listen(dynamoServer, options.dynamoPort ?? DEFAULT_PORTS.dynamo, host);
-    cleanups.push(() => new Promise<void>((done) => dynamoServer.close(() => done())));
+    cleanups.push(() => dynamo.close());
+    const dynamoPort = dynamo.port;
     const dynamodb = `http://${host}:${dynamoPort}`;
 
     const webPort = options.webPort ?? DEFAULT_PORTS.web;

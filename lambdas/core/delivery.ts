@@ -1,11 +1,11 @@
 /** Store-and-forward: the inbox first, then a push to every live connection of the recipient. */
-import type { AckFrame, SendFrame } from '../../protocol/commands';
+import type { SendFrame } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import type { ServerEvent } from '../../protocol/frames';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { Connection, NewDirectInboxItem } from '../stores/ports';
-import { pushInboxPage, requireUser, toMessageEvent } from './session';
+import { requireUser, toMessageEvent } from './session';
 import { assertWithinRate } from './throttle';
 
 /** Pushes to the given connections at once; a gone connection's row is deleted. Returns how many got it. */
@@ -91,12 +91,3 @@ export async function sendToUser(
 
 export const send = (deps: ServerDeps, frame: SendFrame, context: RouteContext) =>
   sendToUser(deps, context, frame);
-
-/** Advances this device's cursor and pushes the next page after it, if any. */
-export async function ack(deps: ServerDeps, frame: AckFrame, context: RouteContext) {
-  const device = await requireUser(deps, context);
-  await deps.counters.advanceCursor(device.userId, device.deviceId, frame.seq);
-  const cursor = await deps.counters.getCursor(device.userId, device.deviceId);
-  const pushed = await pushInboxPage(deps, context, device.userId, cursor);
-  return { cursor, pushed };
-}

@@ -3,11 +3,16 @@
  * once and read back here; a key-share gets its epoch's signed statement. Used by catch-up
  * (pushInboxPage) and by live fan-out alike, so both push the same event.
  */
-import type { MessageEvent } from '../../protocol/commands';
+import type { MessageEvent, ReceiptEvent } from '../../protocol/commands';
 import type { GroupMessageEvent, KeyShareEvent } from '../../protocol/groups';
 import type { ServerEvent } from '../../protocol/frames';
 import type { ServerDeps } from '../runtime/deps';
-import type { DirectInboxItem, InboxItem, KeyShareInboxItem } from '../stores/ports';
+import type {
+  DirectInboxItem,
+  InboxItem,
+  KeyShareInboxItem,
+  ReceiptInboxItem,
+} from '../stores/ports';
 import type { GroupMessageBody } from '../stores/group-ports';
 
 export const toMessageEvent = (item: DirectInboxItem): MessageEvent => ({
@@ -17,6 +22,15 @@ export const toMessageEvent = (item: DirectInboxItem): MessageEvent => ({
   messageId: item.messageId,
   envelope: item.envelope,
   sentAt: item.sentAt,
+});
+
+export const toReceiptEvent = (item: ReceiptInboxItem): ReceiptEvent => ({
+  type: 'receipt',
+  seq: item.seq,
+  from: item.from,
+  messageId: item.ofMessageId,
+  status: 'delivered',
+  at: item.sentAt,
 });
 
 export const toGroupMessageEvent = (seq: number, body: GroupMessageBody): GroupMessageEvent => ({
@@ -68,6 +82,12 @@ export async function inboxEvent(
     case 'key-share': {
       const epoch = await deps.groups.getEpoch(item.groupId, item.epoch);
       return epoch && toKeyShareEvent(item, epoch.statement);
+    }
+    case 'receipt':
+      return toReceiptEvent(item);
+    default: {
+      const unknownKind: never = item;
+      throw new Error(`Unknown inbox item ${JSON.stringify(unknownKind)}`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { AckFrame } from '../../protocol/commands';
-import { ack } from '../core/delivery';
+import { ack } from '../core/ack';
 import { serverDeps } from '../runtime/deps';
 import { commandHandler } from '../runtime/route';
 

@@ -83,7 +83,13 @@ export interface KeyShareInboxItem extends InboxItemBase {
   readonly envelope: string;
 }
 
-export type InboxItem = DirectInboxItem | GroupPointerItem | KeyShareInboxItem;
+/** The server's word that `from`, the recipient, has received this user's message `ofMessageId`. */
+export interface ReceiptInboxItem extends InboxItemBase {
+  readonly kind: 'receipt';
+  readonly ofMessageId: string;
+}
+
+export type InboxItem = DirectInboxItem | GroupPointerItem | KeyShareInboxItem | ReceiptInboxItem;
 
 type NewItem<T> = T extends InboxItem ? Omit<T, 'seq' | 'userId' | 'expiresAt'> : never;
 export type NewInboxItem = NewItem<InboxItem>;

@@ -251,3 +251,49 @@ describe('keys', () => {
     });
   });
 });
+
+describe('delivery receipts', () => {
+  const receiptsIn = async (userId: string, messageId: string) => {
+    const { Items } = await db().send(
+      new QueryCommand({
+        TableName: localTableName('inbox'),
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
+    return (Items ?? []).filter(
+      (item) => item.kind === 'receipt' && item.ofMessageId === messageId,
+    );
+  };
+
+  it('flow back to the sender once the recipient acks, once per message whatever the devices', async () => {
+    const id = messageId();
+    await alice.client.request('send', { to: 'dave', messageId: id, envelope: fakeEnvelope() });
+    const got = await dave.client.waitFor(isMessageFrom('alice', id));
+    const acked = await dave.client.request('ack', { seq: got.seq });
+    // Dave had not acked before: every 1:1 message up to this one gets its receipt now.
+    expect(acked.receipts).toBeGreaterThanOrEqual(1);
+    const receipt = await alice.client.waitFor((m) => m.type === 'receipt' && m.messageId === id);
+    expect(receipt).toMatchObject({ from: 'dave', status: 'delivered' });
+
+    const laptop = await signinDevice(url, dave);
+    const again = await laptop.client.waitFor(isMessageFrom('alice', id));
+    expect(await laptop.client.request('ack', { seq: again.seq })).toMatchObject({ receipts: 0 });
+    laptop.client.close();
+    expect(await receiptsIn('alice', id)).toHaveLength(1);
+  });
+
+  it('reach an offline sender at its next sign-in', async () => {
+    const frank = await signupUser(url, 'frank');
+    const id = messageId();
+    await frank.client.request('send', { to: 'dave', messageId: id, envelope: fakeEnvelope() });
+    await goOffline(stack.endpoints.dynamodb, frank);
+    const got = await dave.client.waitFor(isMessageFrom('frank', id));
+    await dave.client.request('ack', { seq: got.seq });
+    const back = await signinDevice(url, frank, frank.deviceId);
+    expect(
+      await back.client.waitFor((m) => m.type === 'receipt' && m.messageId === id),
+    ).toMatchObject({ from: 'dave' });
+    back.client.close();
+  });
+});
