@@ -32,7 +32,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   $connect: spec('connect', { schedulesUnboundChecks: true }),
   $disconnect: spec('disconnect', { writes: ['connections'] }),
   $default: spec('default'),
-  ping: spec('ping', { pushes: true }),
+  ping: spec('ping', { reads: ['connections'], pushes: true }),
   signup: spec('signup', {
     reads: ['inbox', 'groupKeys'],
     writes: ['users', 'sessions', 'connections', 'counters'],

@@ -25,7 +25,11 @@ export const COMMAND_ROUTES = [
 ] as const;
 
 /** The only routes an unbound connection may call. */
-export const UNBOUND_ROUTES: readonly CommandRoute[] = ['ping', 'signup', 'signin', 'resume'];
+export const UNBOUND_ROUTES = [
+  'signup',
+  'signin',
+  'resume',
+] as const satisfies readonly CommandRoute[];
 
 export type CommandRoute = (typeof COMMAND_ROUTES)[number];
 

@@ -81,7 +81,7 @@ try {
   data folder   ${shown}${stack.createdTables.length ? ` (created ${stack.createdTables.length} tables)` : ' (existing data kept)'}
   DynamoDB API  ${endpoints.dynamodb}  (dynalite)
   S3 API        ${endpoints.s3}  (s3rver, bucket ${LOCAL_BUCKET_NAME})
-  WebSocket     ${endpoints.websocket}  (local API Gateway; routes ${COMMAND_ROUTES.join(', ')})
+  WebSocket     ${endpoints.websocket}  (local API Gateway, ${COMMAND_ROUTES.length} command routes)
   @connections  ${endpoints.managementApi}/@connections/{id}
   PWA           ${endpoints.web ?? 'off (--no-web)'}`);
   console.log(

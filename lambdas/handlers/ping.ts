@@ -1,8 +1,11 @@
 import { PingFrame } from '../../protocol/frames';
+import { requireUser } from '../core/session';
+import { serverDeps } from '../runtime/deps';
 import { commandHandler } from '../runtime/route';
 
-/** Liveness check: answers the frame and pushes a `pong` back through the management API. */
+/** Liveness check for a signed-in connection: answers and pushes a `pong` through @connections. */
 export const handler = commandHandler('ping', PingFrame, async (frame, context) => {
+  await requireUser(serverDeps(), context);
   const serverTime = Date.now();
   await context.push(
     frame.echo === undefined

@@ -1,6 +1,7 @@
 /** The first route end to end: the real ping handler behind the local gateway, on the local stack. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
+import { signupUser } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
 import { TestClient } from '../support/ws-client';
 
@@ -12,7 +13,7 @@ afterAll(() => stack.stop());
 
 describe('ping', () => {
   it('answers the frame and pushes a pong through the @connections API', async () => {
-    const client = await TestClient.connect(stack.endpoints.websocket);
+    const { client } = await signupUser(stack.endpoints.websocket, 'pinger');
     const before = Date.now();
     const reply = await client.request('ping', { echo: 'hello' });
     expect(reply).toMatchObject({ type: 'ok' });
@@ -24,19 +25,25 @@ describe('ping', () => {
   });
 
   it('serves four clients at once, each getting its own pong', async () => {
-    const clients = await Promise.all(
-      [1, 2, 3, 4].map(() => TestClient.connect(stack.endpoints.websocket)),
+    const users = await Promise.all(
+      [1, 2, 3, 4].map((i) => signupUser(stack.endpoints.websocket, `four-${i}`)),
     );
-    await Promise.all(clients.map((c, i) => c.request('ping', { echo: `client-${i}` })));
-    const pongs = await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'pong')));
+    await Promise.all(users.map((u, i) => u.client.request('ping', { echo: `client-${i}` })));
+    const pongs = await Promise.all(users.map((u) => u.client.waitFor((m) => m.type === 'pong')));
     expect(pongs.map((p) => p.echo)).toEqual(['client-0', 'client-1', 'client-2', 'client-3']);
-    for (const c of clients) c.close();
+    for (const u of users) u.client.close();
+  });
+
+  it('refuses a connection that has not signed in', async () => {
+    const client = await TestClient.connect(stack.endpoints.websocket);
+    expect(await client.request('ping')).toMatchObject({ type: 'error', code: 'UNAUTHENTICATED' });
+    client.close();
   });
 });
 
 describe('bad input gets a structured error and the connection stays usable', () => {
   it('answers non-JSON, an unknown action, a missing action and invalid fields with BAD_REQUEST', async () => {
-    const client = await TestClient.connect(stack.endpoints.websocket);
+    const { client } = await signupUser(stack.endpoints.websocket, 'sloppy');
     client.socket.send('hello?');
     expect(await client.next()).toMatchObject({
       type: 'error',

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/stack';
+import { withChromium } from '../browser/chromium';
+import { signupUser } from '../support/accounts';
 import { tempDataDir } from '../support/local-stack';
 import { freePort, npmStart } from '../support/processes';
 import { TestClient } from '../support/ws-client';
@@ -43,7 +45,13 @@ describe('npm start', () => {
       };
       expect(config.websocketUrl).toBe(websocketUrl);
 
-      const client = await TestClient.connect(websocketUrl);
+      // The placeholder PWA, in a real Chromium, reaches the gateway through its runtime config.
+      await withChromium(async (chromium) => {
+        await chromium.page.goto(`http://127.0.0.1:${webPort}/`);
+        await chromium.page.getByText(`Connected to ${websocketUrl}`).waitFor({ timeout: 15_000 });
+      });
+
+      const { client } = await signupUser(websocketUrl, 'first-user');
       expect(await client.request('ping')).toMatchObject({ type: 'ok' });
       client.close();
 

@@ -1,19 +1,21 @@
-/** Placeholder screen state: reads the runtime config and pings the gateway once. */
+/**
+ * Placeholder screen state: reads the runtime config and opens a WebSocket to the gateway (the
+ * handshake runs the real $connect Lambda), showing how long that took.
+ */
 type Status = 'checking' | 'connected' | 'failed';
 
 export class ConnectionCheck {
   status = $state<Status>('checking');
   websocketUrl = $state<string | undefined>();
-  roundTripMs = $state<number | undefined>();
+  connectMs = $state<number | undefined>();
   problem = $state<string | undefined>();
 
   async run(): Promise<void> {
     try {
-      const config = (await (await fetch('/config.json', { cache: 'no-store' })).json()) as {
-        websocketUrl: string;
-      };
+      const response = await fetch('/config.json', { cache: 'no-store' });
+      const config = (await response.json()) as { websocketUrl: string };
       this.websocketUrl = config.websocketUrl;
-      this.roundTripMs = await ping(config.websocketUrl);
+      this.connectMs = await timeHandshake(config.websocketUrl);
       this.status = 'connected';
     } catch (error) {
       this.problem = error instanceof Error ? error.message : String(error);
@@ -22,22 +24,22 @@ export class ConnectionCheck {
   }
 }
 
-function ping(url: string): Promise<number> {
+function timeHandshake(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
     const started = performance.now();
+    const socket = new WebSocket(url);
     const timer = setTimeout(
       () => reject(new Error('The cloud did not answer within 5 s. Is `npm start` running?')),
       5000,
     );
-    socket.onopen = () => socket.send(JSON.stringify({ action: 'ping', id: crypto.randomUUID() }));
-    socket.onerror = () => reject(new Error(`Cannot reach ${url}. Is \`npm start\` running?`));
-    socket.onmessage = (message) => {
-      const frame = JSON.parse(String(message.data)) as { type?: string };
-      if (frame.type !== 'ok') return;
+    socket.onopen = () => {
       clearTimeout(timer);
       socket.close();
       resolve(Math.round(performance.now() - started));
+    };
+    socket.onerror = () => {
+      clearTimeout(timer);
+      reject(new Error(`Cannot reach ${url}. Is \`npm start\` running?`));
     };
   });
 }
