@@ -53,6 +53,13 @@ export const replyResult = (reply: Reply): WebSocketResult => ({
   body: JSON.stringify(reply),
 });
 
+/**
+ * An SDK error message can quote a value it refused; a long base64 run there could be an
+ * envelope, a key or a token, so it never reaches the log.
+ */
+export const redactLongTokens = (text: string): string =>
+  text.slice(0, 500).replace(/[A-Za-z0-9+/_-]{24,}={0,2}/g, '[redacted]');
+
 /** The one place a failure turns into an error frame. */
 export function failureReply(
   route: RouteKey,
@@ -67,7 +74,7 @@ export function failureReply(
     route,
     requestId: event.requestContext.requestId,
     error: failure.name,
-    detail: failure.message,
+    detail: redactLongTokens(failure.message),
   });
   return replyResult(
     errorReply('INTERNAL', 'Something went wrong on our side. Please try again.', replyTo),

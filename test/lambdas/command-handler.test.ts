@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ProtocolError } from '../../protocol/errors';
 import { BaseFrame } from '../../protocol/frames';
-import { commandHandler, type WebSocketEvent } from '../../lambdas/runtime/route';
+import { commandHandler, redactLongTokens, type WebSocketEvent } from '../../lambdas/runtime/route';
 
 const event = (body: string): WebSocketEvent =>
   ({
@@ -91,5 +91,15 @@ describe('commandHandler', () => {
     const reply = await replyOf(handler, JSON.stringify({ action: 'ping', secret: 'x' }));
     expect(reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
     expect(reply).not.toHaveProperty('replyTo');
+  });
+});
+
+describe('redactLongTokens', () => {
+  it('keeps the words of an error and drops anything that could be an envelope, key or token', () => {
+    const token = 'q3JmV0bX4s1rW9yZkQ2p7T8uV1wX2yZ3aB4cD5eF6g';
+    expect(redactLongTokens(`Invalid value ${token} for attribute envelope`)).toBe(
+      'Invalid value [redacted] for attribute envelope',
+    );
+    expect(redactLongTokens('x'.repeat(2000)).length).toBeLessThanOrEqual(500);
   });
 });
