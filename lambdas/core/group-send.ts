@@ -12,7 +12,7 @@ import type { GroupMessageBody } from '../stores/group-ports';
 import { pushToConnections } from './delivery';
 import { requireGroupMember } from './group-access';
 import { toGroupMessageEvent } from './group-events';
-import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
+import { FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH, createLimiter, mapWithPool } from './group-pool';
 import { requireUser } from './session';
 import { assertWithinRate } from './throttle';
 
@@ -51,6 +51,21 @@ export interface GroupFanOutResult {
   readonly deliveredTo: number;
 }
 
+/**
+ * Each recipient's inbox sequence number for this message, decided once: numbers are allocated,
+ * then recorded on the body with a conditional write that only the first attempt wins. Pointers
+ * are written only at recorded numbers, so a retry (or two racing attempts) rewrites the same
+ * items instead of adding new ones; an attempt that lost leaves unused numbers (harmless gaps).
+ */
+async function sequenceNumbersFor(
+  deps: ServerDeps,
+  body: GroupMessageBody,
+  recipients: readonly string[],
+): Promise<Readonly<Record<string, number>>> {
+  if (body.seqs) return body.seqs;
+  return deps.groups.recordSeqs(body, await deps.groupInbox.allocateSeqs(recipients));
+}
+
 /** Checks membership and epoch, stores the body once, writes a pointer per member, pushes. */
 export async function fanOutToGroup(
   deps: ServerDeps,
@@ -81,37 +96,48 @@ export async function fanOutToGroup(
   };
   const stored = await deps.groups.putMessage(body);
   if (!stored) {
-    // A retry: the first attempt's body (and its time) stands; pointers below are idempotent.
+    // A retry: the first attempt's body (its time, its recorded sequence numbers) stands.
     body = (await deps.groups.getMessage(body.groupId, body.from, body.messageId, now)) ?? body;
   }
   // Connection lookups do not depend on the inbox writes, so they run alongside them.
   const [seqs, connections] = await Promise.all([
-    deps.groupInbox.appendToMany(
-      recipients,
-      {
-        kind: 'group-message',
-        groupId: body.groupId,
-        epoch: body.epoch,
-        from: body.from,
-        messageId: body.messageId,
-        sentAt: body.sentAt,
-      },
-      now,
-    ),
+    sequenceNumbersFor(deps, body, recipients),
     mapWithPool(recipients, FAN_OUT_CONCURRENCY, (userId) =>
       deps.connections.listForUser(userId, now),
     ),
   ]);
-  const pushed = await mapWithPool(recipients, FAN_OUT_CONCURRENCY, (userId, i) =>
-    pushToConnections(
-      deps,
-      context,
-      connections[i]!,
-      toGroupMessageEvent(seqs.get(userId)!.seq, body),
-    ).catch(
-      () => 0, // stored in the inbox: the member gets it at its next catch-up
-    ),
-  );
+  const pointer = {
+    kind: 'group-message',
+    groupId: body.groupId,
+    epoch: body.epoch,
+    from: body.from,
+    messageId: body.messageId,
+    sentAt: body.sentAt,
+  } as const;
+  const connectionsOf = new Map(recipients.map((userId, i) => [userId, connections[i]!]));
+  // Inbox first, then push, one BatchWriteItem's worth at a time: the pushes of one batch run
+  // while the next batch is written.
+  const pushes: Promise<number>[] = [];
+  const limit = createLimiter(FAN_OUT_CONCURRENCY);
+  const pointed = Object.keys(seqs);
+  for (let i = 0; i < pointed.length; i += POINTERS_PER_BATCH) {
+    const batch = pointed.slice(i, i + POINTERS_PER_BATCH);
+    await deps.groupInbox.writePointers(
+      Object.fromEntries(batch.map((userId) => [userId, seqs[userId]!])),
+      pointer,
+      now,
+    );
+    for (const userId of batch) {
+      const event = toGroupMessageEvent(seqs[userId]!, body);
+      // Recorded by the first attempt; someone who has left since is not looked up: no push.
+      const live = connectionsOf.get(userId) ?? [];
+      pushes.push(
+        // Stored in the inbox already: on failure the member gets it at its next catch-up.
+        limit(() => pushToConnections(deps, context, live, event)).catch(() => 0),
+      );
+    }
+  }
+  const pushed = await Promise.all(pushes);
   return {
     groupId: body.groupId,
     epoch: body.epoch,

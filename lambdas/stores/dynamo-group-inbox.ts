@@ -1,45 +1,61 @@
 /**
- * Group fan-out into the inbox: each recipient's sequence number is reserved as for a 1:1
- * message (idempotent per recipient and message id), then the pointer items are written with
- * BatchWriteItem, 25 per call, retrying UnprocessedItems with jittered exponential back-off.
+ * Group fan-out into the inbox: each recipient's sequence number comes from its own atomic
+ * counter, then the pointer items are written with BatchWriteItem, 25 per call, retrying
+ * UnprocessedItems with jittered exponential back-off. Idempotency is the caller's: the numbers
+ * are recorded once on the message body before any pointer is written (lambdas/core/group-send.ts).
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mapWithPool, FAN_OUT_CONCURRENCY } from '../core/group-pool';
+import {
+  BatchWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { mapWithPool, FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH } from '../core/group-pool';
 import { toTtl } from './dynamo-common';
-import { DynamoInboxStore, RETENTION_MS } from './dynamo-inbox';
+import { RETENTION_MS } from './dynamo-inbox';
 import type { GroupInboxStore } from './group-ports';
 import type { NewInboxItem } from './ports';
 
-export const BATCH_WRITE = { maxItems: 25, attempts: 8, baseDelayMs: 25 } as const;
+export const BATCH_WRITE = { maxItems: POINTERS_PER_BATCH, attempts: 8, baseDelayMs: 25 } as const;
 
 type WriteRequest = { PutRequest: { Item: Record<string, unknown> } };
 
-export class DynamoGroupInboxStore extends DynamoInboxStore implements GroupInboxStore {
+export class DynamoGroupInboxStore implements GroupInboxStore {
   constructor(
-    private readonly writer: DynamoDBDocumentClient,
-    private readonly table: string,
-    countersTable: string,
-  ) {
-    super(writer, table, countersTable);
+    private readonly db: DynamoDBDocumentClient,
+    private readonly inboxTable: string,
+    private readonly countersTable: string,
+  ) {}
+
+  async allocateSeqs(recipients: readonly string[]): Promise<Record<string, number>> {
+    const seqs = await mapWithPool(recipients, FAN_OUT_CONCURRENCY, async (userId) => {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.countersTable,
+          Key: { key: `seq#${userId}` },
+          UpdateExpression: 'ADD #count :one',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Attributes!.count as number;
+    });
+    return Object.fromEntries(recipients.map((userId, i) => [userId, seqs[i]!]));
   }
 
-  async appendToMany(
-    recipients: readonly string[],
+  async writePointers(
+    seqs: Readonly<Record<string, number>>,
     item: NewInboxItem,
     now: number,
-  ): Promise<Map<string, { seq: number; duplicate: boolean }>> {
+  ): Promise<void> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    const seqs = await mapWithPool(recipients, FAN_OUT_CONCURRENCY, (userId) =>
-      this.reserveSeq(userId, item.messageId, expiresAt, now),
-    );
-    const writes: WriteRequest[] = recipients.map((userId, i) => ({
-      PutRequest: { Item: { ...item, userId, seq: seqs[i]!.seq, expiresAt } },
+    const writes: WriteRequest[] = Object.entries(seqs).map(([userId, seq]) => ({
+      PutRequest: { Item: { ...item, userId, seq, expiresAt } },
     }));
     const batches: WriteRequest[][] = [];
     for (let i = 0; i < writes.length; i += BATCH_WRITE.maxItems)
       batches.push(writes.slice(i, i + BATCH_WRITE.maxItems));
     await mapWithPool(batches, 4, (batch) => this.writeBatch(batch));
-    return new Map(recipients.map((userId, i) => [userId, seqs[i]!]));
   }
 
   private async writeBatch(batch: WriteRequest[]): Promise<void> {
@@ -51,10 +67,10 @@ export class DynamoGroupInboxStore extends DynamoInboxStore implements GroupInbo
         await new Promise((resolve) =>
           setTimeout(resolve, Math.random() * BATCH_WRITE.baseDelayMs * 2 ** attempt),
         );
-      const { UnprocessedItems } = await this.writer.send(
-        new BatchWriteCommand({ RequestItems: { [this.table]: pending as WriteRequest[] } }),
+      const { UnprocessedItems } = await this.db.send(
+        new BatchWriteCommand({ RequestItems: { [this.inboxTable]: pending as WriteRequest[] } }),
       );
-      pending = UnprocessedItems?.[this.table] ?? [];
+      pending = UnprocessedItems?.[this.inboxTable] ?? [];
     }
   }
 }

@@ -364,6 +364,33 @@ export class DynamoGroupStore implements GroupStore {
     };
   }
 
+  async recordSeqs(
+    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
+    seqs: Readonly<Record<string, number>>,
+  ): Promise<Readonly<Record<string, number>>> {
+    const key = { groupId: body.groupId, sk: messageKey(body.from, body.messageId) };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.keysTable,
+          Key: key,
+          UpdateExpression: 'SET seqs = :seqs',
+          ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(seqs)',
+          ExpressionAttributeValues: { ':seqs': seqs },
+        }),
+      );
+      return seqs;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await this.getKey(body.groupId, key.sk);
+      if (!item?.seqs)
+        throw new Error('group message body vanished while recording its fan-out', {
+          cause: error,
+        });
+      return item.seqs as Record<string, number>;
+    }
+  }
+
   private async putNew(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.db.send(

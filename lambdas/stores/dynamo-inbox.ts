@@ -41,7 +41,7 @@ export class DynamoInboxStore implements InboxStore {
    * retry loses the claim and takes the first attempt's number (its own becomes a harmless gap),
    * so the common, first attempt costs two writes and no read.
    */
-  protected async reserveSeq(
+  private async reserveSeq(
     userId: string,
     messageId: string,
     expiresAt: number,

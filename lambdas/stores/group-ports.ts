@@ -65,6 +65,8 @@ export interface GroupMessageBody {
   readonly envelope: string;
   readonly sentAt: number;
   readonly expiresAt: number;
+  /** Each recipient's inbox sequence number, recorded once before any pointer is written. */
+  readonly seqs?: Readonly<Record<string, number>>;
 }
 
 export interface Page<T> {
@@ -126,17 +128,24 @@ export interface GroupStore {
     messageId: string,
     now: number,
   ): Promise<GroupMessageBody | undefined>;
+  /**
+   * Records the recipients' sequence numbers on the body, once: the first attempt to record wins
+   * and every attempt gets the winner's numbers back, so pointers are only ever written there.
+   */
+  recordSeqs(
+    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
+    seqs: Readonly<Record<string, number>>,
+  ): Promise<Readonly<Record<string, number>>>;
 }
 
 /** Fan-out writes into the inbox: a sequence number per recipient, then batched item writes. */
 export interface GroupInboxStore {
-  /**
-   * Appends the same item to every recipient's inbox; idempotent per (recipient, message id).
-   * Returns each recipient's seq.
-   */
-  appendToMany(
-    recipients: readonly string[],
+  /** The next sequence number of each recipient's inbox (an atomic counter each). */
+  allocateSeqs(recipients: readonly string[]): Promise<Record<string, number>>;
+  /** Writes the same item into each recipient's inbox at its sequence number (idempotent puts). */
+  writePointers(
+    seqs: Readonly<Record<string, number>>,
     item: NewInboxItem,
     now: number,
-  ): Promise<Map<string, { seq: number; duplicate: boolean }>>;
+  ): Promise<void>;
 }

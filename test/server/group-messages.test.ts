@@ -222,6 +222,23 @@ describe('sendgroup', () => {
     expect((await inboxItems('alice')).some((item) => item.messageId === id)).toBe(false);
   });
 
+  it('stores one pointer per member when two attempts of the same message race', async () => {
+    const epoch = await currentEpoch(alice, TEAM);
+    const id = messageId();
+    const envelope = fakeEnvelope(120);
+    const replies = await Promise.all(
+      [1, 2, 3].map(() =>
+        alice.client.request('sendgroup', { groupId: TEAM, epoch, messageId: id, envelope }),
+      ),
+    );
+    expect(replies.every((r) => r.type === 'ok')).toBe(true);
+    expect(replies.filter((r) => r.duplicate === false)).toHaveLength(1);
+    for (const user of ['bob', 'carol', 'dave']) {
+      const pointers = (await inboxItems(user)).filter((item) => item.messageId === id);
+      expect(pointers, user).toHaveLength(1);
+    }
+  });
+
   it('carries four members sending at once to all the others', async () => {
     const epoch = await currentEpoch(alice, TEAM);
     const senders = [alice, bob, carol, dave].map((user) => ({ user, id: messageId() }));
