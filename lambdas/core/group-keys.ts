@@ -17,7 +17,7 @@ import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
 import { pushToUser } from './delivery';
 import { requireGroupMember } from './group-access';
-import { toKeyShareEvent } from './group-events';
+import { toKeyShareEvent } from './inbox-events';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
 import { requireUser } from './session';
 

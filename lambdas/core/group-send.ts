@@ -11,7 +11,7 @@ import type { RouteContext } from '../runtime/route';
 import type { GroupMessageBody } from '../stores/group-ports';
 import { pushToConnections } from './delivery';
 import { requireGroupMember } from './group-access';
-import { toGroupMessageEvent } from './group-events';
+import { toGroupMessageEvent } from './inbox-events';
 import { FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH, createLimiter, mapWithPool } from './group-pool';
 import { requireUser } from './session';
 import { assertWithinRate } from './throttle';

@@ -7,7 +7,7 @@
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import { pushToUser } from './delivery';
-import { toReceiptEvent } from './group-events';
+import { toReceiptEvent } from './inbox-events';
 
 /** Inbox items read per page while looking for what an ack covered. */
 const PAGE = 100;

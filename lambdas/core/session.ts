@@ -6,7 +6,7 @@ import { WS_LIMITS } from '../../protocol/limits';
 import type { RouteContext } from '../runtime/route';
 import type { ServerDeps } from '../runtime/deps';
 import type { Connection } from '../stores/ports';
-import { inboxEvent } from './group-events';
+import { inboxEvent } from './inbox-events';
 
 export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 /** Items pushed per catch-up page; the device's `ack` pulls the next page. */
@@ -17,9 +17,9 @@ export const hashToken = (token: string): string =>
 
 export const newSessionToken = (): string => randomBytes(SESSION_TOKEN_BYTES).toString('base64url');
 
-export { toMessageEvent } from './group-events';
+export { toMessageEvent } from './inbox-events';
 
-/** The user of this connection, or UNAUTHENTICATED: every route but signup/signin/resume/ping needs one. */
+/** The user of this connection, or UNAUTHENTICATED: every route but signup/signin/resume needs one. */
 export async function requireUser(deps: ServerDeps, context: RouteContext): Promise<Connection> {
   const connection = await deps.connections.get(context.connectionId, deps.now());
   if (!connection)
