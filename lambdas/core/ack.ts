@@ -13,7 +13,8 @@ export async function ack(deps: ServerDeps, frame: AckFrame, context: RouteConte
   const device = await requireUser(deps, context);
   const before = await deps.counters.getCursor(device.userId, device.deviceId);
   await deps.counters.advanceCursor(device.userId, device.deviceId, frame.seq);
-  const cursor = await deps.counters.getCursor(device.userId, device.deviceId);
+  // The cursor only moves forward, so it is now the larger of the two.
+  const cursor = Math.max(before, frame.seq);
   const receipts =
     cursor > before ? await sendDeliveryReceipts(deps, context, device.userId, before, cursor) : 0;
   const pushed = await pushInboxPage(deps, context, device.userId, cursor);

@@ -4,22 +4,17 @@
  * call, unprocessed items retried with backoff).
  */
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import { batchPut, fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
 import type { BlobGrant, BlobRecord, BlobStore } from './blob-ports';
 
 const META = 'meta';
 const grantKey = (userId: string) => `grant#${userId}`;
-const BATCH = 25;
-const MAX_BATCH_ATTEMPTS = 8;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class DynamoBlobStore implements BlobStore {
   constructor(
@@ -74,30 +69,15 @@ export class DynamoBlobStore implements BlobStore {
   }
 
   async grant(blobId: string, userIds: readonly string[], grant: BlobGrant): Promise<void> {
-    const requests = [...new Set(userIds)].map((userId) => ({
-      PutRequest: {
-        Item: {
-          blobId,
-          sk: grantKey(userId),
-          userId,
-          grantedBy: grant.grantedBy,
-          messageId: grant.messageId,
-          expiresAt: toTtl(grant.expiresAt),
-        },
-      },
+    const items = [...new Set(userIds)].map((userId) => ({
+      blobId,
+      sk: grantKey(userId),
+      userId,
+      grantedBy: grant.grantedBy,
+      messageId: grant.messageId,
+      expiresAt: toTtl(grant.expiresAt),
     }));
-    for (let start = 0; start < requests.length; start += BATCH) {
-      let pending = requests.slice(start, start + BATCH);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= MAX_BATCH_ATTEMPTS)
-          throw new Error(`blob grants still unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await sleep(Math.random() * 25 * 2 ** attempt);
-        const { UnprocessedItems } = await this.db.send(
-          new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
-        );
-        pending = (UnprocessedItems?.[this.table] ?? []) as typeof pending;
-      }
-    }
+    await batchPut(this.db, this.table, items);
   }
 
   async hasGrant(blobId: string, userId: string, now: number): Promise<boolean> {

@@ -1,5 +1,10 @@
 /** Shared by the DynamoDB adapters: TTL in epoch seconds (DynamoDB's unit), ms everywhere else. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 
 export const toTtl = (epochMs: number): number => Math.ceil(epochMs / 1000);
 export const fromTtl = (epochSeconds: number): number => epochSeconds * 1000;
@@ -13,3 +18,55 @@ export function isLive(item: { expiresAt?: unknown } | undefined, nowMs: number)
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+
+/** DynamoDB's limit of items per BatchWriteItem call. */
+export const BATCH_WRITE_MAX_ITEMS = 25;
+const BATCH_WRITE_ATTEMPTS = 8;
+const BATCH_WRITE_BASE_DELAY_MS = 25;
+
+/**
+ * Puts items with BatchWriteItem, 25 per call, retrying UnprocessedItems with full-jitter
+ * exponential back-off; throws when some are still unprocessed after the last attempt.
+ */
+export async function batchPut(
+  db: DynamoDBDocumentClient,
+  table: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let start = 0; start < items.length; start += BATCH_WRITE_MAX_ITEMS) {
+    let pending = items
+      .slice(start, start + BATCH_WRITE_MAX_ITEMS)
+      .map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= BATCH_WRITE_ATTEMPTS)
+        throw new Error(`BatchWriteItem left ${pending.length} items of ${table} unprocessed`);
+      if (attempt > 0)
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.random() * BATCH_WRITE_BASE_DELAY_MS * 2 ** attempt),
+        );
+      const { UnprocessedItems } = await db.send(
+        new BatchWriteCommand({ RequestItems: { [table]: pending } }),
+      );
+      pending = (UnprocessedItems?.[table] ?? []) as typeof pending;
+    }
+  }
+}
+
+/** The next number of a user's inbox sequence: an atomic counter per user in the counters table. */
+export async function nextInboxSeq(
+  db: DynamoDBDocumentClient,
+  countersTable: string,
+  userId: string,
+): Promise<number> {
+  const { Attributes } = await db.send(
+    new UpdateCommand({
+      TableName: countersTable,
+      Key: { key: `seq#${userId}` },
+      UpdateExpression: 'ADD #count :one',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Attributes!.count as number;
+}

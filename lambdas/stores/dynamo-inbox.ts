@@ -7,11 +7,10 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { RETENTION_DAYS } from '../../infra/resources';
-import { fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import { fromTtl, isConditionFailure, isLive, nextInboxSeq, toTtl } from './dynamo-common';
 import type { InboxItem, InboxStore, NewInboxItem } from './ports';
 
 export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
@@ -48,17 +47,7 @@ export class DynamoInboxStore implements InboxStore {
     now: number,
   ): Promise<{ seq: number; duplicate: boolean }> {
     const markerKey = `msg#${userId}#${messageId}`;
-    const { Attributes } = await this.db.send(
-      new UpdateCommand({
-        TableName: this.countersTable,
-        Key: { key: `seq#${userId}` },
-        UpdateExpression: 'ADD #count :one',
-        ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const seq = Attributes!.count as number;
+    const seq = await nextInboxSeq(this.db, this.countersTable, userId);
     try {
       await this.db.send(
         new PutCommand({
