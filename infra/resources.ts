@@ -75,6 +75,9 @@ export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 /** How long the cloud keeps undelivered messages and blobs (DESIGN.md section 5). */
 export const RETENTION_DAYS = 30;
 
+/** How long a handler may run: API Gateway stops waiting for an integration after 29 s. */
+export const HANDLER_TIMEOUT_SECONDS = 28;
+
 export const BLOB_BUCKET = {
   envVar: 'BLOB_BUCKET',
   /** Blobs and stale multipart uploads are removed after these many days. */

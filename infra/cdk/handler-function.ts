@@ -11,6 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { HANDLER_TIMEOUT_SECONDS } from '../resources';
 
 export interface HandlerFunctionProps {
   /** Absolute path of the handler module (it exports `handler`). */
@@ -31,8 +32,7 @@ export class HandlerFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      // API Gateway stops waiting for an integration after 29 s.
-      timeout: Duration.seconds(28),
+      timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       description: props.description,

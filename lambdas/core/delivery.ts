@@ -4,17 +4,21 @@ import { ProtocolError } from '../../protocol/errors';
 import type { ServerEvent } from '../../protocol/frames';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { Connection, NewDirectInboxItem } from '../stores/ports';
+import type { NewDirectInboxItem } from '../stores/ports';
 import { requireUser, toMessageEvent } from './session';
 import { assertWithinRate } from './throttle';
 
-/** Pushes to the given connections at once; a gone connection's row is deleted. Returns how many got it. */
-export async function pushToConnections(
+/**
+ * Pushes to every live connection of a user (found through the user index) at once; a gone
+ * connection's row is deleted. Returns how many got it.
+ */
+export async function pushToUser(
   deps: ServerDeps,
   context: RouteContext,
-  connections: readonly Connection[],
+  userId: string,
   event: ServerEvent,
 ): Promise<number> {
+  const connections = await deps.connections.listForUser(userId, deps.now());
   const results = await Promise.all(
     connections.map(async (connection) => {
       const delivered = await context.push(event, connection.connectionId);
@@ -25,36 +29,21 @@ export async function pushToConnections(
   return results.filter(Boolean).length;
 }
 
-/** Pushes to every live connection of a user (found through the user index). */
-export async function pushToUser(
-  deps: ServerDeps,
-  context: RouteContext,
-  userId: string,
-  event: ServerEvent,
-): Promise<number> {
-  return pushToConnections(
-    deps,
-    context,
-    await deps.connections.listForUser(userId, deps.now()),
-    event,
-  );
-}
-
-/** Writes the item to the recipient's inbox (idempotent per message id), then pushes it live. */
+/**
+ * Writes the item to the recipient's inbox (idempotent per message id), then pushes it live. The
+ * connections are looked up after the write: a device that binds later reads the item in its
+ * catch-up, one that bound earlier is found here, so none falls between the two.
+ */
 export async function deliverToInbox(
   deps: ServerDeps,
   context: RouteContext,
   recipientId: string,
   item: NewDirectInboxItem,
 ): Promise<{ seq: number; duplicate: boolean; pushed: number }> {
-  // The connection lookup does not depend on the write, so it runs alongside; the push waits for both.
-  const [{ seq, duplicate }, connections] = await Promise.all([
-    deps.inbox.append(recipientId, item, deps.now()),
-    deps.connections.listForUser(recipientId, deps.now()),
-  ]);
+  const { seq, duplicate } = await deps.inbox.append(recipientId, item, deps.now());
   // A retry is stored once; pushing it again is harmless (clients drop duplicates by message id).
   const event = toMessageEvent({ ...item, seq, userId: recipientId, expiresAt: 0 });
-  return { seq, duplicate, pushed: await pushToConnections(deps, context, connections, event) };
+  return { seq, duplicate, pushed: await pushToUser(deps, context, recipientId, event) };
 }
 
 /**

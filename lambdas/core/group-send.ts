@@ -9,10 +9,10 @@ import { RETENTION_DAYS } from '../../infra/resources';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupMessageBody } from '../stores/group-ports';
-import { pushToConnections } from './delivery';
+import { pushToUser } from './delivery';
 import { requireGroupMember } from './group-access';
 import { toGroupMessageEvent } from './inbox-events';
-import { FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH, createLimiter, mapWithPool } from './group-pool';
+import { FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH, createLimiter } from './group-pool';
 import { requireUser } from './session';
 import { assertWithinRate } from './throttle';
 
@@ -55,7 +55,8 @@ export interface GroupFanOutResult {
  * Each recipient's inbox sequence number for this message, decided once: numbers are allocated,
  * then recorded on the body with a conditional write that only the first attempt wins. Pointers
  * are written only at recorded numbers, so a retry (or two racing attempts) rewrites the same
- * items instead of adding new ones; an attempt that lost leaves unused numbers (harmless gaps).
+ * items instead of adding new ones; an attempt that lost stores its numbers as skipped, so that
+ * no cursor waits for them (lambdas/core/cursor.ts).
  */
 async function sequenceNumbersFor(
   deps: ServerDeps,
@@ -63,7 +64,17 @@ async function sequenceNumbersFor(
   recipients: readonly string[],
 ): Promise<Readonly<Record<string, number>>> {
   if (body.seqs) return body.seqs;
-  return deps.groups.recordSeqs(body, await deps.groupInbox.allocateSeqs(recipients));
+  const allocated = await deps.groupInbox.allocateSeqs(recipients);
+  const recorded = await deps.groups.recordSeqs(body, allocated);
+  if (recorded !== allocated) {
+    const { from, messageId, sentAt } = body;
+    await deps.groupInbox.writePointers(
+      allocated,
+      { kind: 'skipped', from, messageId, sentAt },
+      deps.now(),
+    );
+  }
+  return recorded;
 }
 
 /** Checks membership and epoch, stores the body once, writes a pointer per member, pushes. */
@@ -99,13 +110,7 @@ export async function fanOutToGroup(
     // A retry: the first attempt's body (its time, its recorded sequence numbers) stands.
     body = (await deps.groups.getMessage(body.groupId, body.from, body.messageId, now)) ?? body;
   }
-  // Connection lookups do not depend on the inbox writes, so they run alongside them.
-  const [seqs, connections] = await Promise.all([
-    sequenceNumbersFor(deps, body, recipients),
-    mapWithPool(recipients, FAN_OUT_CONCURRENCY, (userId) =>
-      deps.connections.listForUser(userId, now),
-    ),
-  ]);
+  const seqs = await sequenceNumbersFor(deps, body, recipients);
   const pointer = {
     kind: 'group-message',
     groupId: body.groupId,
@@ -114,11 +119,12 @@ export async function fanOutToGroup(
     messageId: body.messageId,
     sentAt: body.sentAt,
   } as const;
-  const connectionsOf = new Map(recipients.map((userId, i) => [userId, connections[i]!]));
-  // Inbox first, then push, one BatchWriteItem's worth at a time: the pushes of one batch run
-  // while the next batch is written.
+  // Inbox first, then push, one BatchWriteItem's worth at a time: a batch's members are looked up
+  // only once their pointers are stored (as in deliverToInbox), and their pushes run while the
+  // next batch is written. Members recorded by a first attempt who have left since are not pushed.
   const pushes: Promise<number>[] = [];
   const limit = createLimiter(FAN_OUT_CONCURRENCY);
+  const current = new Set(recipients);
   const pointed = Object.keys(seqs);
   for (let i = 0; i < pointed.length; i += POINTERS_PER_BATCH) {
     const batch = pointed.slice(i, i + POINTERS_PER_BATCH);
@@ -128,12 +134,11 @@ export async function fanOutToGroup(
       now,
     );
     for (const userId of batch) {
+      if (!current.has(userId)) continue;
       const event = toGroupMessageEvent(seqs[userId]!, body);
-      // Recorded by the first attempt; someone who has left since is not looked up: no push.
-      const live = connectionsOf.get(userId) ?? [];
       pushes.push(
         // Stored in the inbox already: on failure the member gets it at its next catch-up.
-        limit(() => pushToConnections(deps, context, live, event)).catch(() => 0),
+        limit(() => pushToUser(deps, context, userId, event)).catch(() => 0),
       );
     }
   }

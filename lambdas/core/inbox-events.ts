@@ -62,7 +62,7 @@ export const toKeyShareEvent = (
   sentAt: item.sentAt,
 });
 
-/** The event an inbox item stands for; undefined when what it points to is gone (expired). */
+/** The event an inbox item stands for; undefined for a skipped number or when what it points to is gone (expired). */
 export async function inboxEvent(
   deps: ServerDeps,
   item: InboxItem,
@@ -85,6 +85,8 @@ export async function inboxEvent(
     }
     case 'receipt':
       return toReceiptEvent(item);
+    case 'skipped':
+      return undefined;
     default: {
       const unknownKind: never = item;
       throw new Error(`Unknown inbox item ${JSON.stringify(unknownKind)}`);

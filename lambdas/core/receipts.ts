@@ -6,41 +6,33 @@
  */
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
+import type { InboxItem } from '../stores/ports';
 import { pushToUser } from './delivery';
 import { toReceiptEvent } from './inbox-events';
 
-/** Inbox items read per page while looking for what an ack covered. */
-const PAGE = 100;
-
+/** Sends a receipt for each 1:1 message from someone else among `acked`; returns how many were new. */
 export async function sendDeliveryReceipts(
   deps: ServerDeps,
   context: RouteContext,
   recipientId: string,
-  fromSeq: number,
-  toSeq: number,
+  acked: readonly InboxItem[],
 ): Promise<number> {
   let sent = 0;
-  for (let after = fromSeq; after < toSeq;) {
-    const items = await deps.inbox.after(recipientId, after, PAGE, deps.now());
-    if (items.length === 0) break;
-    for (const item of items) {
-      if (item.seq > toSeq) return sent;
-      if (item.kind !== 'message' || item.from === recipientId) continue;
-      const receipt = {
-        kind: 'receipt',
-        from: recipientId,
-        messageId: `receipt-${recipientId}-${item.messageId}`,
-        ofMessageId: item.messageId,
-        sentAt: deps.now(),
-      } as const;
-      const { seq, duplicate } = await deps.inbox.append(item.from, receipt, deps.now());
-      if (!duplicate) {
-        const event = toReceiptEvent({ ...receipt, seq, userId: item.from, expiresAt: 0 });
-        await pushToUser(deps, context, item.from, event);
-        sent++;
-      }
+  for (const item of acked) {
+    if (item.kind !== 'message' || item.from === recipientId) continue;
+    const receipt = {
+      kind: 'receipt',
+      from: recipientId,
+      messageId: `receipt-${recipientId}-${item.messageId}`,
+      ofMessageId: item.messageId,
+      sentAt: deps.now(),
+    } as const;
+    const { seq, duplicate } = await deps.inbox.append(item.from, receipt, deps.now());
+    if (!duplicate) {
+      const event = toReceiptEvent({ ...receipt, seq, userId: item.from, expiresAt: 0 });
+      await pushToUser(deps, context, item.from, event);
+      sent++;
     }
-    after = items.at(-1)!.seq;
   }
   return sent;
 }

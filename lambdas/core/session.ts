@@ -30,20 +30,30 @@ export async function requireUser(deps: ServerDeps, context: RouteContext): Prom
   return connection;
 }
 
-/** Pushes the next page of this device's inbox after `cursor`, in order; returns how many were pushed. */
+/**
+ * Pushes the next page of this device's inbox after `cursor`, in order; returns how many were
+ * pushed. A page of skipped numbers only (nothing for the device to ack) is read past.
+ */
 export async function pushInboxPage(
   deps: ServerDeps,
   context: RouteContext,
   userId: string,
   cursor: number,
 ): Promise<number> {
-  const items = await deps.inbox.after(userId, cursor, CATCH_UP_PAGE, deps.now());
-  for (const item of items) {
-    // A group message's item is a pointer: inboxEvent reads its body (stored once).
-    const event = await inboxEvent(deps, item);
-    if (event) await context.push(event);
+  for (let after = cursor; ;) {
+    const items = await deps.inbox.after(userId, after, CATCH_UP_PAGE, deps.now());
+    let pushed = 0;
+    for (const item of items) {
+      // A group message's item is a pointer: inboxEvent reads its body (stored once).
+      const event = await inboxEvent(deps, item);
+      if (event) {
+        await context.push(event);
+        pushed++;
+      }
+    }
+    if (pushed > 0 || items.length < CATCH_UP_PAGE) return pushed;
+    after = items.at(-1)!.seq;
   }
-  return items.length;
 }
 
 export interface BoundSession {

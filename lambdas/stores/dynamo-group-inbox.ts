@@ -31,11 +31,14 @@ export class DynamoGroupInboxStore implements GroupInboxStore {
     now: number,
   ): Promise<void> {
     const expiresAt = toTtl(now + RETENTION_MS);
+    // Read after every number was allocated (the caller recorded them), as lambdas/core/cursor.ts relies on.
+    const storedAt = Date.now();
     const items = Object.entries(seqs).map(([userId, seq]) => ({
       ...item,
       userId,
       seq,
       expiresAt,
+      storedAt,
     }));
     await batchPut(this.db, this.inboxTable, items);
   }

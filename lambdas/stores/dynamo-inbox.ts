@@ -28,24 +28,36 @@ export class DynamoInboxStore implements InboxStore {
     now: number,
   ): Promise<{ seq: number; duplicate: boolean }> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    const { seq, duplicate } = await this.reserveSeq(userId, item.messageId, expiresAt, now);
-    await this.db.send(
-      new PutCommand({ TableName: this.inboxTable, Item: { ...item, userId, seq, expiresAt } }),
+    const { seq, duplicate, unused } = await this.reserveSeq(
+      userId,
+      item.messageId,
+      expiresAt,
+      now,
     );
+    // Read after the number was allocated, as lambdas/core/cursor.ts relies on.
+    const storedAt = Date.now();
+    const put = (Item: Record<string, unknown>) =>
+      this.db.send(new PutCommand({ TableName: this.inboxTable, Item }));
+    const { from, messageId, sentAt } = item;
+    await Promise.all([
+      put({ ...item, userId, seq, expiresAt, storedAt }),
+      unused !== undefined &&
+        put({ kind: 'skipped', from, messageId, sentAt, userId, seq: unused, expiresAt, storedAt }),
+    ]);
     return { seq, duplicate };
   }
 
   /**
    * The next sequence number, claimed for (user, message id) by a conditional marker write. A
-   * retry loses the claim and takes the first attempt's number (its own becomes a harmless gap),
-   * so the common, first attempt costs two writes and no read.
+   * retry loses the claim and takes the first attempt's number; its own is `unused` (stored as
+   * skipped), so the common, first attempt costs two writes and no read.
    */
   private async reserveSeq(
     userId: string,
     messageId: string,
     expiresAt: number,
     now: number,
-  ): Promise<{ seq: number; duplicate: boolean }> {
+  ): Promise<{ seq: number; duplicate: boolean; unused?: number }> {
     const markerKey = `msg#${userId}#${messageId}`;
     const seq = await nextInboxSeq(this.db, this.countersTable, userId);
     try {
@@ -69,7 +81,7 @@ export class DynamoInboxStore implements InboxStore {
           ConsistentRead: true,
         }),
       );
-      return { seq: first.Item!.seq as number, duplicate: true };
+      return { seq: first.Item!.seq as number, duplicate: true, unused: seq };
     }
   }
 
@@ -96,8 +108,14 @@ export class DynamoInboxStore implements InboxStore {
         new QueryCommand({
           TableName: this.inboxTable,
           KeyConditionExpression: 'userId = :u AND seq > :after',
-          FilterExpression: 'expiresAt > :now',
-          ExpressionAttributeValues: { ':u': userId, ':after': after, ':now': toTtl(now) },
+          FilterExpression: 'expiresAt > :now AND #kind <> :skipped',
+          ExpressionAttributeNames: { '#kind': 'kind' },
+          ExpressionAttributeValues: {
+            ':u': userId,
+            ':after': after,
+            ':now': toTtl(now),
+            ':skipped': 'skipped',
+          },
           Select: 'COUNT',
           ConsistentRead: true,
           ExclusiveStartKey: start,

@@ -142,7 +142,7 @@ export interface GroupStore {
 export interface GroupInboxStore {
   /** The next sequence number of each recipient's inbox (an atomic counter each). */
   allocateSeqs(recipients: readonly string[]): Promise<Record<string, number>>;
-  /** Writes the same item into each recipient's inbox at its sequence number (idempotent puts). */
+  /** Writes the same item (a pointer, or a skipped number) into each recipient's inbox at its number (idempotent puts). */
   writePointers(
     seqs: Readonly<Record<string, number>>,
     item: NewInboxItem,

@@ -60,6 +60,11 @@ interface InboxItemBase {
   readonly messageId: string;
   readonly sentAt: number;
   readonly expiresAt: number;
+  /**
+   * When the store wrote the item, taken after its number was allocated: it bounds when every
+   * lower number was allocated (lambdas/core/cursor.ts). Absent on items stored before it existed.
+   */
+  readonly storedAt?: number;
 }
 
 /** A 1:1 envelope. */
@@ -89,9 +94,20 @@ export interface ReceiptInboxItem extends InboxItemBase {
   readonly ofMessageId: string;
 }
 
-export type InboxItem = DirectInboxItem | GroupPointerItem | KeyShareInboxItem | ReceiptInboxItem;
+/**
+ * A number an attempt took but did not use (it lost to a retry or a racing attempt of the same
+ * message): stored so that cursors move over it at once instead of waiting for it to settle.
+ */
+export interface SkippedInboxItem extends InboxItemBase {
+  readonly kind: 'skipped';
+}
 
-type NewItem<T> = T extends InboxItem ? Omit<T, 'seq' | 'userId' | 'expiresAt'> : never;
+export type InboxItem =
+  DirectInboxItem | GroupPointerItem | KeyShareInboxItem | ReceiptInboxItem | SkippedInboxItem;
+
+type NewItem<T> = T extends InboxItem
+  ? Omit<T, 'seq' | 'userId' | 'expiresAt' | 'storedAt'>
+  : never;
 export type NewInboxItem = NewItem<InboxItem>;
 export type NewDirectInboxItem = NewItem<DirectInboxItem>;
 
@@ -104,6 +120,7 @@ export interface InboxStore {
   ): Promise<{ seq: number; duplicate: boolean }>;
   /** Items with seq > `after`, ascending. */
   after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]>;
+  /** How many items with seq > `after` are for the device (skipped numbers are not). */
   countAfter(userId: string, after: number, now: number): Promise<number>;
 }
 

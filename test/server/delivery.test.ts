@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
+import { nextInboxSeq } from '../../lambdas/stores/dynamo-common';
 import {
   fakeEnvelope,
   goOffline,
@@ -81,7 +82,14 @@ describe('send', () => {
         ExpressionAttributeValues: { ':u': 'carol' },
       }),
     );
-    expect(Items!.filter((item) => item.messageId === id)).toHaveLength(1);
+    // The retry's own number is stored as skipped, so no cursor waits for it.
+    const stored = Items!.filter((item) => item.messageId === id);
+    expect(stored.map((item) => item.kind).sort()).toEqual(['message', 'skipped']);
+    const skipped = stored.find((item) => item.kind === 'skipped')!;
+    expect(skipped).not.toHaveProperty('envelope');
+    expect(await carol.client.request('ack', { seq: skipped.seq })).toMatchObject({
+      cursor: skipped.seq,
+    });
   });
 
   it('refuses an unknown recipient with NOT_FOUND and an oversized envelope with BAD_REQUEST, storing nothing', async () => {
@@ -185,10 +193,52 @@ describe('offline delivery', () => {
     laptop.client.close();
   });
 
-  it('never moves a cursor backwards', async () => {
-    const ahead = await bob.client.request('ack', { seq: 1000 });
-    expect(ahead).toMatchObject({ cursor: 1000 });
-    expect(await bob.client.request('ack', { seq: 3 })).toMatchObject({ cursor: 1000 });
+  it('never moves a cursor backwards, nor past what is stored', async () => {
+    const id = messageId();
+    await alice.client.request('send', { to: 'bob', messageId: id, envelope: fakeEnvelope() });
+    const last = await bob.client.waitFor(isMessageFrom('alice', id));
+    expect(await bob.client.request('ack', { seq: 1_000_000 })).toMatchObject({
+      cursor: last.seq,
+    });
+    expect(await bob.client.request('ack', { seq: 3 })).toMatchObject({ cursor: last.seq });
+  });
+
+  it('never lets an ack skip a number that is still being written', async () => {
+    const gina = await signupUser(url, 'gina');
+    // A handler has taken gina's next number and is still writing its item...
+    const inFlight = await nextInboxSeq(db(), localTableName('counters'), 'gina');
+    const later = messageId();
+    await alice.client.request('send', { to: 'gina', messageId: later, envelope: fakeEnvelope() });
+    const pushed = await gina.client.waitFor(isMessageFrom('alice', later));
+    expect(pushed.seq).toBe(inFlight + 1);
+    // ...so gina's ack of the later message cannot move her cursor over it.
+    expect(await gina.client.request('ack', { seq: pushed.seq })).toMatchObject({
+      cursor: inFlight - 1,
+    });
+    await goOffline(stack.endpoints.dynamodb, gina);
+    const slow = messageId();
+    const now = Date.now();
+    await db().send(
+      new PutCommand({
+        TableName: localTableName('inbox'),
+        Item: {
+          userId: 'gina',
+          seq: inFlight,
+          kind: 'message',
+          from: 'carol',
+          messageId: slow,
+          envelope: fakeEnvelope(),
+          sentAt: now,
+          storedAt: now,
+          expiresAt: Math.ceil(now / 1000) + 3600,
+        },
+      }),
+    );
+
+    const back = await TestClient.connect(url);
+    await back.request('resume', { token: gina.token, deviceId: gina.deviceId });
+    expect(await back.waitFor(isMessageFrom('carol', slow))).toMatchObject({ seq: inFlight });
+    back.close();
   });
 });
 
