@@ -18,7 +18,8 @@ export function managementEndpoint(domainName: string, stage: string): string {
 function clientFor(endpoint: string): ApiGatewayManagementApiClient {
   let client = clients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint });
+    // Plain commands without per-command middleware: the resolved stack can be reused.
+    client = new ApiGatewayManagementApiClient({ endpoint, cacheMiddleware: true });
     clients.set(endpoint, client);
   }
   return client;
