@@ -15,6 +15,8 @@ import type { InboxItem, InboxStore, NewInboxItem } from './ports';
 
 export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
+const markerKey = (userId: string, messageId: string) => `msg#${userId}#${messageId}`;
+
 export class DynamoInboxStore implements InboxStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -22,67 +24,76 @@ export class DynamoInboxStore implements InboxStore {
     private readonly countersTable: string,
   ) {}
 
+  /**
+   * Takes the user's next number, then writes the item there while claiming (user, message id)
+   * for that number with a conditional marker, both at once: the common, first attempt costs
+   * three writes in two round trips and no read. A retry loses the claim: it rewrites the first
+   * attempt's item (in case that attempt died before writing it) and turns its own into a
+   * skipped number, which a catch-up in between may have pushed once (clients drop duplicates).
+   */
   async append(
     userId: string,
     item: NewInboxItem,
     now: number,
   ): Promise<{ seq: number; duplicate: boolean }> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    const { seq, duplicate, unused } = await this.reserveSeq(
-      userId,
-      item.messageId,
-      expiresAt,
-      now,
-    );
+    const seq = await nextInboxSeq(this.db, this.countersTable, userId);
     // Read after the number was allocated, as lambdas/core/cursor.ts relies on.
     const storedAt = Date.now();
-    const put = (Item: Record<string, unknown>) =>
-      this.db.send(new PutCommand({ TableName: this.inboxTable, Item }));
+    const stored = { ...item, userId, expiresAt, storedAt };
+    const [claimed] = await Promise.all([
+      this.claim(userId, item.messageId, seq, expiresAt, now),
+      this.put({ ...stored, seq }),
+    ]);
+    if (claimed) return { seq, duplicate: false };
+    const first = await this.claimedSeq(userId, item.messageId);
     const { from, messageId, sentAt } = item;
     await Promise.all([
-      put({ ...item, userId, seq, expiresAt, storedAt }),
-      unused !== undefined &&
-        put({ kind: 'skipped', from, messageId, sentAt, userId, seq: unused, expiresAt, storedAt }),
+      this.put({ ...stored, seq: first }),
+      this.put({ kind: 'skipped', from, messageId, sentAt, userId, seq, expiresAt, storedAt }),
     ]);
-    return { seq, duplicate };
+    return { seq: first, duplicate: true };
   }
 
-  /**
-   * The next sequence number, claimed for (user, message id) by a conditional marker write. A
-   * retry loses the claim and takes the first attempt's number; its own is `unused` (stored as
-   * skipped), so the common, first attempt costs two writes and no read.
-   */
-  private async reserveSeq(
+  private async put(Item: Record<string, unknown>): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.inboxTable, Item }));
+  }
+
+  /** False when an earlier attempt of this message id holds the claim. */
+  private async claim(
     userId: string,
     messageId: string,
+    seq: number,
     expiresAt: number,
     now: number,
-  ): Promise<{ seq: number; duplicate: boolean; unused?: number }> {
-    const markerKey = `msg#${userId}#${messageId}`;
-    const seq = await nextInboxSeq(this.db, this.countersTable, userId);
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.countersTable,
-          Item: { key: markerKey, seq, expiresAt },
+          Item: { key: markerKey(userId, messageId), seq, expiresAt },
           // A marker past its retention (not yet deleted by TTL) no longer counts.
           ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':now': toTtl(now) },
         }),
       );
-      return { seq, duplicate: false };
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const first = await this.db.send(
-        new GetCommand({
-          TableName: this.countersTable,
-          Key: { key: markerKey },
-          ConsistentRead: true,
-        }),
-      );
-      return { seq: first.Item!.seq as number, duplicate: true, unused: seq };
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
+  }
+
+  private async claimedSeq(userId: string, messageId: string): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.countersTable,
+        Key: { key: markerKey(userId, messageId) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item!.seq as number;
   }
 
   async after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]> {
