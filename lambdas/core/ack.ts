@@ -30,7 +30,7 @@ async function storedUpTo(
 
 /**
  * Advances this device's cursor as far as is safe (lambdas/core/cursor.ts), sends delivery
- * receipts for the 1:1 messages the ack covers, and pushes the next page after the acked number.
+ * receipts for the 1:1 messages it moved over, and pushes the next page after the acked number.
  */
 export async function ack(deps: ServerDeps, frame: AckFrame, context: RouteContext) {
   const device = await requireUser(deps, context);
@@ -39,8 +39,9 @@ export async function ack(deps: ServerDeps, frame: AckFrame, context: RouteConte
     frame.seq > before ? await storedUpTo(deps, device.userId, before, frame.seq) : [];
   const cursor = settledCursor(before, covered, frame.seq, deps.now());
   if (cursor > before) await deps.counters.advanceCursor(device.userId, device.deviceId, cursor);
-  // Receipts for everything the device says it processed; a receipt already sent is not sent again.
-  const receipts = await sendDeliveryReceipts(deps, context, device.userId, covered);
+  // Receipts for what the cursor moved over: each once per device, however often it acks.
+  const passed = covered.filter((item) => item.seq <= cursor);
+  const receipts = await sendDeliveryReceipts(deps, context, device.userId, passed);
   // A number the cursor waits for is pushed live by its writer; the next page starts after the ack.
   const pushed = await pushInboxPage(deps, context, device.userId, Math.max(cursor, frame.seq));
   return { cursor, pushed, receipts };
