@@ -20,7 +20,7 @@ import type {
   SessionStore,
   UserStore,
 } from '../stores/ports';
-import { dynamo, s3 } from './aws';
+import { dynamo, dynamoLowLevel, s3 } from './aws';
 import { bucketName, tableName } from './env';
 
 export interface ServerDeps {
@@ -58,11 +58,17 @@ class EnvironmentDeps implements ServerDeps {
   }
   get connections() {
     const table = tableName('connections');
-    return this.once(`connections:${table}`, () => new DynamoConnectionStore(dynamo(), table));
+    return this.once(
+      `connections:${table}`,
+      () => new DynamoConnectionStore(dynamoLowLevel(), table),
+    );
   }
   get inbox() {
     const [inbox, counters] = [tableName('inbox'), tableName('counters')];
-    return this.once(`inbox:${inbox}`, () => new DynamoInboxStore(dynamo(), inbox, counters));
+    return this.once(
+      `inbox:${inbox}`,
+      () => new DynamoInboxStore(dynamo(), dynamoLowLevel(), inbox, counters),
+    );
   }
   get counters() {
     const table = tableName('counters');
@@ -70,7 +76,10 @@ class EnvironmentDeps implements ServerDeps {
   }
   get blobs() {
     const table = tableName('blobs');
-    return this.once(`blobs:${table}`, () => new DynamoBlobStore(dynamo(), table));
+    return this.once(
+      `blobs:${table}`,
+      () => new DynamoBlobStore(dynamo(), dynamoLowLevel(), table),
+    );
   }
   get blobObjects() {
     const bucket = bucketName();
@@ -84,7 +93,7 @@ class EnvironmentDeps implements ServerDeps {
     const [inbox, counters] = [tableName('inbox'), tableName('counters')];
     return this.once(
       `groupInbox:${inbox}`,
-      () => new DynamoGroupInboxStore(dynamo(), inbox, counters),
+      () => new DynamoGroupInboxStore(dynamoLowLevel(), inbox, counters),
     );
   }
   now() {

@@ -10,6 +10,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchPut, fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
 import type { BlobGrant, BlobRecord, BlobStore } from './blob-ports';
 
@@ -19,6 +20,8 @@ const grantKey = (userId: string) => `grant#${userId}`;
 export class DynamoBlobStore implements BlobStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
+    /** Writes a group's grants with batchPut, which takes the low-level client. */
+    private readonly batchDb: DynamoDBClient,
     private readonly table: string,
   ) {}
 
@@ -77,7 +80,7 @@ export class DynamoBlobStore implements BlobStore {
       messageId: grant.messageId,
       expiresAt: toTtl(grant.expiresAt),
     }));
-    await batchPut(this.db, this.table, items);
+    await batchPut(this.batchDb, this.table, items);
   }
 
   async hasGrant(blobId: string, userId: string, now: number): Promise<boolean> {

@@ -1,10 +1,12 @@
 /** Shared by the DynamoDB adapters: TTL in epoch seconds (DynamoDB's unit), ms everywhere else. */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 
 export const toTtl = (epochMs: number): number => Math.ceil(epochMs / 1000);
 export const fromTtl = (epochSeconds: number): number => epochSeconds * 1000;
@@ -24,19 +26,23 @@ export const BATCH_WRITE_MAX_ITEMS = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
 const BATCH_WRITE_BASE_DELAY_MS = 25;
 
+/** Items as the low-level client (lambdas/runtime/aws.ts dynamoLowLevel) takes them. */
+export const toAttributes = (item: Record<string, unknown>) =>
+  marshall(item, { removeUndefinedValues: true });
+
 /**
  * Puts items with BatchWriteItem, 25 per call, retrying UnprocessedItems with full-jitter
  * exponential back-off; throws when some are still unprocessed after the last attempt.
  */
 export async function batchPut(
-  db: DynamoDBDocumentClient,
+  db: DynamoDBClient,
   table: string,
   items: readonly Record<string, unknown>[],
 ): Promise<void> {
   for (let start = 0; start < items.length; start += BATCH_WRITE_MAX_ITEMS) {
-    let pending = items
+    let pending: WriteRequest[] = items
       .slice(start, start + BATCH_WRITE_MAX_ITEMS)
-      .map((Item) => ({ PutRequest: { Item } }));
+      .map((item) => ({ PutRequest: { Item: toAttributes(item) } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= BATCH_WRITE_ATTEMPTS)
         throw new Error(`BatchWriteItem left ${pending.length} items of ${table} unprocessed`);
@@ -45,28 +51,28 @@ export async function batchPut(
           setTimeout(resolve, Math.random() * BATCH_WRITE_BASE_DELAY_MS * 2 ** attempt),
         );
       const { UnprocessedItems } = await db.send(
-        new BatchWriteCommand({ RequestItems: { [table]: pending } }),
+        new BatchWriteItemCommand({ RequestItems: { [table]: pending } }),
       );
-      pending = (UnprocessedItems?.[table] ?? []) as typeof pending;
+      pending = UnprocessedItems?.[table] ?? [];
     }
   }
 }
 
 /** The next number of a user's inbox sequence: an atomic counter per user in the counters table. */
 export async function nextInboxSeq(
-  db: DynamoDBDocumentClient,
+  db: DynamoDBClient,
   countersTable: string,
   userId: string,
 ): Promise<number> {
   const { Attributes } = await db.send(
-    new UpdateCommand({
+    new UpdateItemCommand({
       TableName: countersTable,
-      Key: { key: `seq#${userId}` },
+      Key: { key: { S: `seq#${userId}` } },
       UpdateExpression: 'ADD #count :one',
       ExpressionAttributeNames: { '#count': 'count' },
-      ExpressionAttributeValues: { ':one': 1 },
+      ExpressionAttributeValues: { ':one': { N: '1' } },
       ReturnValues: 'UPDATED_NEW',
     }),
   );
-  return Attributes!.count as number;
+  return Number(Attributes!.count!.N);
 }

@@ -2,9 +2,10 @@
  * Group fan-out into the inbox: each recipient's sequence number comes from its own atomic
  * counter, then the pointer items are written with BatchWriteItem (lambdas/stores/dynamo-common.ts).
  * Idempotency is the caller's: the numbers are recorded once on the message body before any
- * pointer is written (lambdas/core/group-send.ts).
+ * pointer is written (lambdas/core/group-send.ts). These are the calls made per recipient, so
+ * they run on the low-level client with its middleware cached (lambdas/runtime/aws.ts).
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mapWithPool, FAN_OUT_CONCURRENCY } from '../core/group-pool';
 import { batchPut, nextInboxSeq, toTtl } from './dynamo-common';
 import { RETENTION_MS } from './dynamo-inbox';
@@ -13,7 +14,7 @@ import type { NewInboxItem } from './ports';
 
 export class DynamoGroupInboxStore implements GroupInboxStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DynamoDBClient,
     private readonly inboxTable: string,
     private readonly countersTable: string,
   ) {}

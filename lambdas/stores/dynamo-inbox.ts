@@ -9,6 +9,7 @@ import {
   QueryCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RETENTION_DAYS } from '../../infra/resources';
 import { fromTtl, isConditionFailure, isLive, nextInboxSeq, toTtl } from './dynamo-common';
 import type { InboxItem, InboxStore, NewInboxItem } from './ports';
@@ -20,6 +21,8 @@ const markerKey = (userId: string, messageId: string) => `msg#${userId}#${messag
 export class DynamoInboxStore implements InboxStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
+    /** Takes the sequence numbers: the per-recipient call of lambdas/runtime/aws.ts dynamoLowLevel. */
+    private readonly counterDb: DynamoDBClient,
     private readonly inboxTable: string,
     private readonly countersTable: string,
   ) {}
@@ -37,7 +40,7 @@ export class DynamoInboxStore implements InboxStore {
     now: number,
   ): Promise<{ seq: number; duplicate: boolean }> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    const seq = await nextInboxSeq(this.db, this.countersTable, userId);
+    const seq = await nextInboxSeq(this.counterDb, this.countersTable, userId);
     // Read after the number was allocated, as lambdas/core/cursor.ts relies on.
     const storedAt = Date.now();
     const stored = { ...item, userId, expiresAt, storedAt };

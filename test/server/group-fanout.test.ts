@@ -1,11 +1,7 @@
 /** Group fan-out at size: 30 clients racing to join, BatchWriteItem pointers in chunks of 25, unprocessed items retried. */
 import { randomUUID } from 'node:crypto';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
@@ -25,25 +21,26 @@ const db = () => DynamoDBDocumentClient.from(makeDynamoClient(stack.endpoints.dy
 describe('fan-out pointers', () => {
   it('writes 60 pointers 25 at a time, retrying what BatchWriteItem leaves unprocessed, idempotently', async () => {
     const real = db();
+    const lowLevel = makeDynamoClient(stack.endpoints.dynamodb);
     const batchSizes: number[] = [];
     let throttled = 0;
     // Fault injection only: the first attempt of each batch gets half its items back as unprocessed.
     const faulty = {
       send: async (command: unknown) => {
-        if (!(command instanceof BatchWriteCommand)) return real.send(command as never);
+        if (!(command instanceof BatchWriteItemCommand)) return lowLevel.send(command as never);
         const [table, requests] = Object.entries(command.input.RequestItems!)[0]!;
         batchSizes.push(requests.length);
         if (requests.length > 1 && throttled < 3) {
           throttled++;
           const half = Math.ceil(requests.length / 2);
-          await real.send(
-            new BatchWriteCommand({ RequestItems: { [table]: requests.slice(0, half) } }),
+          await lowLevel.send(
+            new BatchWriteItemCommand({ RequestItems: { [table]: requests.slice(0, half) } }),
           );
           return { UnprocessedItems: { [table]: requests.slice(half) } };
         }
-        return real.send(command);
+        return lowLevel.send(command);
       },
-    } as unknown as DynamoDBDocumentClient;
+    } as unknown as DynamoDBClient;
     const store = new DynamoGroupInboxStore(
       faulty,
       localTableName('inbox'),
