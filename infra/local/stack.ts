@@ -6,14 +6,14 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import S3rver from 's3rver';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import {
   BACKGROUND_FUNCTIONS,
   ROUTE_TABLE,
   grantedEnvironmentNames,
   type RouteSpec,
 } from '../../lambdas/route-table';
-import { runWithGrantedEnvironment } from '../../lambdas/runtime/env';
+import { withGrantedEnvironment } from '../../lambdas/runtime/env';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
@@ -24,6 +24,7 @@ import { lockDataFolder } from './data-lock';
 import { startDynamoThread } from './dynamo-thread';
 import { InProcessDelayQueue } from './delay-queue';
 import { LocalGateway, type GatewayLimits, type LambdaHandler } from './gateway';
+import { lambdaContext } from './gateway-events';
 import { startWebServer, type WebServer } from './web';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -67,10 +68,10 @@ async function importHandler<T>(entry: string): Promise<T> {
 /** A handler that sees only the table and bucket variables its spec grants, as in AWS. */
 async function importGrantedHandler<E, R>(
   spec: RouteSpec,
-): Promise<(event: E, context: never) => Promise<R>> {
-  const handler = await importHandler<(event: E, context: never) => Promise<R>>(spec.entry);
+): Promise<(event: E, context: Context) => Promise<R>> {
+  const handler = await importHandler<(event: E, context: Context) => Promise<R>>(spec.entry);
   const granted = grantedEnvironmentNames(spec);
-  return (event, context) => runWithGrantedEnvironment(granted, () => handler(event, context));
+  return (event, context) => handler(event, withGrantedEnvironment(context, granted));
 }
 
 export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
@@ -118,7 +119,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const reapUnbound = await importGrantedHandler<SQSEvent, void>(
       BACKGROUND_FUNCTIONS.reapUnbound,
     );
-    const unboundQueue = new InProcessDelayQueue((event) => reapUnbound(event, undefined as never));
+    const unboundQueue = new InProcessDelayQueue((event) =>
+      reapUnbound(event, lambdaContext('cipherline-reap-unbound')),
+    );
     useInProcessDelayQueue(unboundQueue);
     cleanups.push(async () => {
       await unboundQueue.stop();

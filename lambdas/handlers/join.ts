@@ -1,8 +1,5 @@
 import { JoinFrame } from '../../protocol/groups';
 import { joinGroup } from '../core/groups';
-import { serverDeps } from '../runtime/deps';
 import { commandHandler } from '../runtime/route';
 
-export const handler = commandHandler('join', JoinFrame, (frame, context) =>
-  joinGroup(serverDeps(), frame, context),
-);
+export const handler = commandHandler('join', JoinFrame, joinGroup);

@@ -1,8 +1,5 @@
 import { ListFrame } from '../../protocol/groups';
 import { listGroups } from '../core/groups';
-import { serverDeps } from '../runtime/deps';
 import { commandHandler } from '../runtime/route';
 
-export const handler = commandHandler('list', ListFrame, (frame, context) =>
-  listGroups(serverDeps(), frame, context),
-);
+export const handler = commandHandler('list', ListFrame, listGroups);

@@ -1,11 +1,10 @@
 import { PingFrame } from '../../protocol/frames';
 import { requireUser } from '../core/session';
-import { serverDeps } from '../runtime/deps';
 import { commandHandler } from '../runtime/route';
 
 /** Liveness check for a signed-in connection: answers and pushes a `pong` through @connections. */
-export const handler = commandHandler('ping', PingFrame, async (frame, context) => {
-  await requireUser(serverDeps(), context);
+export const handler = commandHandler('ping', PingFrame, async (deps, frame, context) => {
+  await requireUser(deps, context);
   const serverTime = Date.now();
   await context.push(
     frame.echo === undefined

@@ -1,4 +1,4 @@
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { closeIfUnbound } from '../core/unbound';
 import type { UnboundCheck } from '../runtime/delay-queue';
 import { serverDeps } from '../runtime/deps';
@@ -6,10 +6,11 @@ import { log } from '../runtime/log';
 import { deleteConnection } from '../runtime/management-api';
 
 /** Fed by the unbound-connection queue: closes each connection that did not sign in in time. */
-export const handler = async (event: SQSEvent): Promise<void> => {
+export const handler = async (event: SQSEvent, context?: Context): Promise<void> => {
+  const deps = serverDeps(context);
   for (const record of event.Records) {
     const check = JSON.parse(record.body) as UnboundCheck;
-    const closed = await closeIfUnbound(serverDeps(), check.connectionId, (id) =>
+    const closed = await closeIfUnbound(deps, check.connectionId, (id) =>
       deleteConnection(check.managementEndpoint, id),
     );
     if (closed) log.info('closed unbound connection', { connectionId: check.connectionId });

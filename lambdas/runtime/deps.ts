@@ -21,7 +21,8 @@ import type {
   UserStore,
 } from '../stores/ports';
 import { dynamo, dynamoLowLevel, s3 } from './aws';
-import { bucketName, tableName } from './env';
+import type { TableName } from '../../infra/resources';
+import { bucketName, grantedNamesOf, tableName, type GrantedNames } from './env';
 
 export interface ServerDeps {
   readonly users: UserStore;
@@ -43,54 +44,60 @@ export interface ServerDeps {
 class EnvironmentDeps implements ServerDeps {
   private cache = new Map<string, unknown>();
 
+  constructor(private readonly granted: GrantedNames) {}
+
+  private table(table: TableName): string {
+    return tableName(table, this.granted);
+  }
+
   private once<T>(key: string, make: () => T): T {
     if (!this.cache.has(key)) this.cache.set(key, make());
     return this.cache.get(key) as T;
   }
 
   get users() {
-    const table = tableName('users');
+    const table = this.table('users');
     return this.once(`users:${table}`, () => new DynamoUserStore(dynamo(), table));
   }
   get sessions() {
-    const table = tableName('sessions');
+    const table = this.table('sessions');
     return this.once(`sessions:${table}`, () => new DynamoSessionStore(dynamo(), table));
   }
   get connections() {
-    const table = tableName('connections');
+    const table = this.table('connections');
     return this.once(
       `connections:${table}`,
       () => new DynamoConnectionStore(dynamoLowLevel(), table),
     );
   }
   get inbox() {
-    const [inbox, counters] = [tableName('inbox'), tableName('counters')];
+    const [inbox, counters] = [this.table('inbox'), this.table('counters')];
     return this.once(
       `inbox:${inbox}`,
       () => new DynamoInboxStore(dynamo(), dynamoLowLevel(), inbox, counters),
     );
   }
   get counters() {
-    const table = tableName('counters');
+    const table = this.table('counters');
     return this.once(`counters:${table}`, () => new DynamoCounterStore(dynamo(), table));
   }
   get blobs() {
-    const table = tableName('blobs');
+    const table = this.table('blobs');
     return this.once(
       `blobs:${table}`,
       () => new DynamoBlobStore(dynamo(), dynamoLowLevel(), table),
     );
   }
   get blobObjects() {
-    const bucket = bucketName();
+    const bucket = bucketName(this.granted);
     return this.once(`blobObjects:${bucket}`, () => new S3BlobObjectStore(s3(), bucket));
   }
   get groups() {
     // Resolves each table when it uses it, so the same check applies.
-    return this.once('groups', () => new DynamoGroupStore(dynamo(), (table) => tableName(table)));
+    return this.once('groups', () => new DynamoGroupStore(dynamo(), (table) => this.table(table)));
   }
   get groupInbox() {
-    const [inbox, counters] = [tableName('inbox'), tableName('counters')];
+    const [inbox, counters] = [this.table('inbox'), this.table('counters')];
     return this.once(
       `groupInbox:${inbox}`,
       () => new DynamoGroupInboxStore(dynamoLowLevel(), inbox, counters),
@@ -101,9 +108,17 @@ class EnvironmentDeps implements ServerDeps {
   }
 }
 
-let deps: ServerDeps | undefined;
+let processDeps: ServerDeps | undefined;
+const grantedDeps = new WeakMap<ReadonlySet<string>, ServerDeps>();
 
-export function serverDeps(): ServerDeps {
-  deps ??= new EnvironmentDeps();
+/**
+ * The stores for this invocation. In AWS, one set per container; locally, one per function, as
+ * the local stack marks each invocation's context with its function's grants (./env.ts).
+ */
+export function serverDeps(lambdaContext?: object): ServerDeps {
+  const granted = grantedNamesOf(lambdaContext);
+  if (!granted) return (processDeps ??= new EnvironmentDeps(undefined));
+  let deps = grantedDeps.get(granted);
+  if (!deps) grantedDeps.set(granted, (deps = new EnvironmentDeps(granted)));
   return deps;
 }

@@ -4,7 +4,7 @@
  * failures (ProtocolError) become their stable code; anything else becomes INTERNAL with no
  * stack trace or detail shown to the user.
  */
-import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ProtocolError } from '../../protocol/errors';
 import {
@@ -17,12 +17,16 @@ import {
   type ServerEvent,
 } from '../../protocol/frames';
 import type { RouteKey } from '../../protocol/routes';
+import { serverDeps, type ServerDeps } from './deps';
 import { log } from './log';
 import { managementEndpoint, postToConnection } from './management-api';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
 export type WebSocketResult = APIGatewayProxyResultV2;
-export type WebSocketHandler = (event: WebSocketEvent) => Promise<WebSocketResult>;
+export type WebSocketHandler = (
+  event: WebSocketEvent,
+  context?: Context,
+) => Promise<WebSocketResult>;
 
 export interface RouteContext {
   readonly connectionId: string;
@@ -84,15 +88,15 @@ export function failureReply(
 export function commandHandler<S extends z.ZodType<{ id: string }>>(
   route: RouteKey,
   schema: S,
-  core: (frame: z.infer<S>, context: RouteContext) => Promise<object>,
+  core: (deps: ServerDeps, frame: z.infer<S>, context: RouteContext) => Promise<object>,
 ): WebSocketHandler {
-  return async (event) => {
+  return async (event, lambdaContext) => {
     let replyTo: string | undefined;
     try {
       const raw = parseJson(event.body ?? '');
       replyTo = frameIdOf(raw);
       const frame = parseWith(schema, raw);
-      const body = await core(frame, routeContext(event));
+      const body = await core(serverDeps(lambdaContext), frame, routeContext(event));
       return replyResult(ok(frame.id, body));
     } catch (error) {
       return failureReply(route, event, error, replyTo);

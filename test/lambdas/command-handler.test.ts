@@ -34,7 +34,7 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('commandHandler', () => {
   it('replies ok with the core result and the frame id', async () => {
-    const handler = commandHandler('ping', Frame, async (frame) => ({
+    const handler = commandHandler('ping', Frame, async (_deps, frame) => ({
       length: frame.secret.length,
     }));
     expect(
