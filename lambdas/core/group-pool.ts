@@ -37,3 +37,6 @@ export function createLimiter(limit: number): <R>(task: () => Promise<R>) => Pro
 
 /** Inbox pointers written per BatchWriteItem call (DynamoDB's limit). */
 export const POINTERS_PER_BATCH = 25;
+
+/** BatchWriteItem calls of one fan-out in flight at once (a 256-member group needs 11). */
+export const POINTER_BATCHES_AT_ONCE = 4;

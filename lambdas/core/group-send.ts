@@ -12,7 +12,13 @@ import type { GroupMessageBody } from '../stores/group-ports';
 import { pushToUser } from './delivery';
 import { requireGroupMember } from './group-access';
 import { toGroupMessageEvent } from './inbox-events';
-import { FAN_OUT_CONCURRENCY, POINTERS_PER_BATCH, createLimiter } from './group-pool';
+import {
+  FAN_OUT_CONCURRENCY,
+  POINTERS_PER_BATCH,
+  POINTER_BATCHES_AT_ONCE,
+  createLimiter,
+  mapWithPool,
+} from './group-pool';
 import { requireUser } from './session';
 import { assertWithinRate } from './throttle';
 
@@ -120,14 +126,17 @@ export async function fanOutToGroup(
     sentAt: body.sentAt,
   } as const;
   // Inbox first, then push, one BatchWriteItem's worth at a time: a batch's members are looked up
-  // only once their pointers are stored (as in deliverToInbox), and their pushes run while the
-  // next batch is written. Members recorded by a first attempt who have left since are not pushed.
+  // only once their pointers are stored (as in deliverToInbox). Batches are written a few at a
+  // time, so pushes to the first batch's members run while later batches are still being written.
+  // Members recorded by a first attempt who have left since are not pushed.
   const pushes: Promise<number>[] = [];
   const limit = createLimiter(FAN_OUT_CONCURRENCY);
   const current = new Set(recipients);
   const pointed = Object.keys(seqs);
-  for (let i = 0; i < pointed.length; i += POINTERS_PER_BATCH) {
-    const batch = pointed.slice(i, i + POINTERS_PER_BATCH);
+  const batches = Array.from({ length: Math.ceil(pointed.length / POINTERS_PER_BATCH) }, (_, i) =>
+    pointed.slice(i * POINTERS_PER_BATCH, (i + 1) * POINTERS_PER_BATCH),
+  );
+  await mapWithPool(batches, POINTER_BATCHES_AT_ONCE, async (batch) => {
     await deps.groupInbox.writePointers(
       Object.fromEntries(batch.map((userId) => [userId, seqs[userId]!])),
       pointer,
@@ -141,7 +150,7 @@ export async function fanOutToGroup(
         limit(() => pushToUser(deps, context, userId, event)).catch(() => 0),
       );
     }
-  }
+  });
   const pushed = await Promise.all(pushes);
   return {
     groupId: body.groupId,
