@@ -11,6 +11,13 @@ import { HANDLER_TIMEOUT_SECONDS } from '../../infra/resources';
 /** Longer than any handler runs (its timeout), with room for clock skew between hosts. */
 export const IN_FLIGHT_MAX_MS = HANDLER_TIMEOUT_SECONDS * 1000 + 30_000;
 
+/**
+ * An attempt that claimed a message id this long ago and has not stored its item died (no handler
+ * outlives its timeout): a retry may take the message over at a new number, since a cursor may
+ * cross the empty one once IN_FLIGHT_MAX_MS has passed (lambdas/stores/dynamo-inbox.ts).
+ */
+export const ATTEMPT_MAX_MS = HANDLER_TIMEOUT_SECONDS * 1000 + 2_000;
+
 export interface StoredNumber {
   readonly seq: number;
   /** Absent on items written before the field existed: those are long settled. */

@@ -11,7 +11,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchPut, fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import { batchPut, fromTtl, isLive, toTtl, conditionHolds } from './dynamo-common';
 import type { BlobGrant, BlobRecord, BlobStore } from './blob-ports';
 
 const META = 'meta';
@@ -45,8 +45,8 @@ export class DynamoBlobStore implements BlobStore {
   }
 
   async markCompleted(blobId: string, completedAt: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { blobId, sk: META },
@@ -59,12 +59,8 @@ export class DynamoBlobStore implements BlobStore {
             ':at': completedAt,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async remove(blobId: string): Promise<void> {

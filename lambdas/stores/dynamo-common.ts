@@ -21,6 +21,17 @@ export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
+/** Awaits a conditional write: true when it was made, false when its condition failed. */
+export async function conditionHolds(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 /** DynamoDB's limit of items per BatchWriteItem call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
 const BATCH_WRITE_ATTEMPTS = 8;

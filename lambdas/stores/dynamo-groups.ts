@@ -15,7 +15,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ProtocolError } from '../../protocol/errors';
-import { fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import { fromTtl, isConditionFailure, isLive, toTtl, conditionHolds } from './dynamo-common';
 import type {
   ClaimOutcome,
   EpochRecord,
@@ -92,8 +92,8 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async create(groupId: string, creator: string, now: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new PutCommand({
           TableName: this.groupsTable,
           Item: {
@@ -108,12 +108,8 @@ export class DynamoGroupStore implements GroupStore {
           },
           ConditionExpression: 'attribute_not_exists(groupId)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async get(groupId: string): Promise<GroupRecord | undefined> {
@@ -392,19 +388,15 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   private async putNew(item: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new PutCommand({
           TableName: this.keysTable,
           Item: item,
           ConditionExpression: 'attribute_not_exists(sk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   private async getKey(groupId: string, sk: string) {

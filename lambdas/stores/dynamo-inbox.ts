@@ -7,11 +7,13 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RETENTION_DAYS } from '../../infra/resources';
-import { fromTtl, isConditionFailure, isLive, nextInboxSeq, toTtl } from './dynamo-common';
+import { ATTEMPT_MAX_MS } from '../core/cursor';
+import { fromTtl, isLive, nextInboxSeq, toTtl, conditionHolds } from './dynamo-common';
 import type { InboxItem, InboxStore, NewInboxItem } from './ports';
 
 export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
@@ -33,6 +35,8 @@ export class DynamoInboxStore implements InboxStore {
    * three writes in two round trips and no read. A retry loses the claim: it rewrites the first
    * attempt's item (in case that attempt died before writing it) and turns its own into a
    * skipped number, which a catch-up in between may have pushed once (clients drop duplicates).
+   * If the first attempt died without its item long enough ago that a cursor may have crossed
+   * its number, the retry keeps its own number instead and moves the claim there.
    */
   async append(
     userId: string,
@@ -49,13 +53,33 @@ export class DynamoInboxStore implements InboxStore {
       this.put({ ...stored, seq }),
     ]);
     if (claimed) return { seq, duplicate: false };
-    const first = await this.claimedSeq(userId, item.messageId);
+    const kept = await this.numberAfterLostClaim(userId, item.messageId, seq, now);
+    if (kept === seq) return { seq, duplicate: false };
     const { from, messageId, sentAt } = item;
     await Promise.all([
-      this.put({ ...stored, seq: first }),
+      this.put({ ...stored, seq: kept }),
       this.put({ kind: 'skipped', from, messageId, sentAt, userId, seq, expiresAt, storedAt }),
     ]);
-    return { seq: first, duplicate: true };
+    return { seq: kept, duplicate: true };
+  }
+
+  /**
+   * The number a message id keeps when this attempt (at `seq`) lost the claim: the claimed one,
+   * unless its attempt died before storing the item more than ATTEMPT_MAX_MS ago. Then the claim
+   * moves to `seq` (already written), one conditional write deciding between late retries.
+   */
+  private async numberAfterLostClaim(
+    userId: string,
+    messageId: string,
+    seq: number,
+    now: number,
+  ): Promise<number> {
+    const claim = await this.claimOf(userId, messageId);
+    const abandoned =
+      now - (claim.claimedAt ?? 0) > ATTEMPT_MAX_MS && !(await this.hasItem(userId, claim.seq));
+    if (!abandoned) return claim.seq;
+    if (await this.moveClaim(userId, messageId, claim.seq, seq, now)) return seq;
+    return (await this.claimOf(userId, messageId)).seq;
   }
 
   private async put(Item: Record<string, unknown>): Promise<void> {
@@ -70,25 +94,24 @@ export class DynamoInboxStore implements InboxStore {
     expiresAt: number,
     now: number,
   ): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new PutCommand({
           TableName: this.countersTable,
-          Item: { key: markerKey(userId, messageId), seq, expiresAt },
+          Item: { key: markerKey(userId, messageId), seq, claimedAt: now, expiresAt },
           // A marker past its retention (not yet deleted by TTL) no longer counts.
           ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':now': toTtl(now) },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
-  private async claimedSeq(userId: string, messageId: string): Promise<number> {
+  private async claimOf(
+    userId: string,
+    messageId: string,
+  ): Promise<{ seq: number; claimedAt?: number }> {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.countersTable,
@@ -96,7 +119,36 @@ export class DynamoInboxStore implements InboxStore {
         ConsistentRead: true,
       }),
     );
-    return Item!.seq as number;
+    // Markers from before `claimedAt` existed have none: they count as old.
+    return { seq: Item!.seq as number, claimedAt: Item!.claimedAt as number | undefined };
+  }
+
+  private async hasItem(userId: string, seq: number): Promise<boolean> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.inboxTable, Key: { userId, seq }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  }
+
+  /** False when another attempt moved the claim first. */
+  private async moveClaim(
+    userId: string,
+    messageId: string,
+    from: number,
+    to: number,
+    now: number,
+  ): Promise<boolean> {
+    return conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.countersTable,
+          Key: { key: markerKey(userId, messageId) },
+          UpdateExpression: 'SET seq = :to, claimedAt = :now',
+          ConditionExpression: 'seq = :from',
+          ExpressionAttributeValues: { ':from': from, ':to': to, ':now': now },
+        }),
+      ),
+    );
   }
 
   async after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]> {

@@ -5,7 +5,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { PublicBundleWire } from '../../protocol/commands';
-import { isConditionFailure } from './dynamo-common';
+import { conditionHolds } from './dynamo-common';
 import type { UserRecord, UserStore } from './ports';
 
 export class DynamoUserStore implements UserStore {
@@ -15,19 +15,15 @@ export class DynamoUserStore implements UserStore {
   ) {}
 
   async create(user: UserRecord): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: user,
           ConditionExpression: 'attribute_not_exists(userId)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async get(userId: string): Promise<UserRecord | undefined> {
@@ -38,8 +34,8 @@ export class DynamoUserStore implements UserStore {
   }
 
   async publishBundle(userId: string, bundle: PublicBundleWire): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { userId },
@@ -53,12 +49,8 @@ export class DynamoUserStore implements UserStore {
             ':sign': bundle.identitySign,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async putBackup(userId: string, backup: string): Promise<void> {
