@@ -9,6 +9,7 @@ import { RETENTION_DAYS } from '../../infra/resources';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupMessageBody } from '../stores/group-ports';
+import { ATTEMPT_MAX_MS } from './cursor';
 import { pushToUser } from './delivery';
 import { requireGroupMember } from './group-access';
 import { toGroupMessageEvent } from './inbox-events';
@@ -68,19 +69,54 @@ async function sequenceNumbersFor(
   deps: ServerDeps,
   body: GroupMessageBody,
   recipients: readonly string[],
+  now: number,
 ): Promise<Readonly<Record<string, number>>> {
-  if (body.seqs) return body.seqs;
-  const allocated = await deps.groupInbox.allocateSeqs(recipients);
-  const recorded = await deps.groups.recordSeqs(body, allocated);
-  if (recorded !== allocated) {
-    const { from, messageId, sentAt } = body;
-    await deps.groupInbox.writePointers(
-      allocated,
-      { kind: 'skipped', from, messageId, sentAt },
-      deps.now(),
-    );
+  if (body.seqs) {
+    const recordedLongAgo = now - (body.seqsAt ?? 0) > ATTEMPT_MAX_MS;
+    return recordedLongAgo ? renumberMissing(deps, body, body.seqs, now) : body.seqs;
   }
+  const allocated = await deps.groupInbox.allocateSeqs(recipients);
+  const recorded = await deps.groups.recordSeqs(body, allocated, now);
+  if (recorded !== allocated) await storeSkipped(deps, body, allocated);
   return recorded;
+}
+
+/**
+ * A retry long after the numbers were recorded: a recipient whose pointer is still missing (the
+ * attempt that recorded it died first) gets a new number, since a cursor may have crossed the
+ * empty one by now. Of racing retries, the body's conditional writes pick one number each.
+ */
+async function renumberMissing(
+  deps: ServerDeps,
+  body: GroupMessageBody,
+  seqs: Readonly<Record<string, number>>,
+  now: number,
+): Promise<Readonly<Record<string, number>>> {
+  const missing = await deps.groupInbox.missingItems(seqs);
+  if (missing.length === 0) return seqs;
+  const fresh = await deps.groupInbox.allocateSeqs(missing);
+  const moves = Object.fromEntries(
+    missing.map((userId) => [userId, { from: seqs[userId]!, to: fresh[userId]! }]),
+  );
+  const recorded = await deps.groups.moveSeqs(body, moves, now);
+  const unused = missing.filter((userId) => recorded[userId] !== fresh[userId]);
+  if (unused.length > 0)
+    await storeSkipped(deps, body, Object.fromEntries(unused.map((u) => [u, fresh[u]!])));
+  return recorded;
+}
+
+/** Numbers an attempt took and will not use, stored so that no cursor waits for them. */
+async function storeSkipped(
+  deps: ServerDeps,
+  body: GroupMessageBody,
+  seqs: Readonly<Record<string, number>>,
+): Promise<void> {
+  const { from, messageId, sentAt } = body;
+  await deps.groupInbox.writePointers(
+    seqs,
+    { kind: 'skipped', from, messageId, sentAt },
+    deps.now(),
+  );
 }
 
 /** Checks membership and epoch, stores the body once, writes a pointer per member, pushes. */
@@ -116,7 +152,7 @@ export async function fanOutToGroup(
     // A retry: the first attempt's body (its time, its recorded sequence numbers) stands.
     body = (await deps.groups.getMessage(body.groupId, body.from, body.messageId, now)) ?? body;
   }
-  const seqs = await sequenceNumbersFor(deps, body, recipients);
+  const seqs = await sequenceNumbersFor(deps, body, recipients, now);
   const pointer = {
     kind: 'group-message',
     groupId: body.groupId,

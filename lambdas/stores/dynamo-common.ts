@@ -35,7 +35,11 @@ export async function conditionHolds(write: Promise<unknown>): Promise<boolean> 
 /** DynamoDB's limit of items per BatchWriteItem call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
-const BATCH_WRITE_BASE_DELAY_MS = 25;
+const BATCH_BASE_DELAY_MS = 25;
+
+/** Full jitter before retrying what a batch call left unprocessed: a random wait up to 25 ms × 2^attempt. */
+export const jitteredBackOff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * BATCH_BASE_DELAY_MS * 2 ** attempt));
 
 /** Items as the low-level client (lambdas/runtime/aws.ts dynamoLowLevel) takes them. */
 export const toAttributes = (item: Record<string, unknown>) =>
@@ -57,10 +61,7 @@ export async function batchPut(
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= BATCH_WRITE_ATTEMPTS)
         throw new Error(`BatchWriteItem left ${pending.length} items of ${table} unprocessed`);
-      if (attempt > 0)
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.random() * BATCH_WRITE_BASE_DELAY_MS * 2 ** attempt),
-        );
+      if (attempt > 0) await jitteredBackOff(attempt);
       const { UnprocessedItems } = await db.send(
         new BatchWriteItemCommand({ RequestItems: { [table]: pending } }),
       );

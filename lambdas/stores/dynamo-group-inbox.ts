@@ -5,9 +5,17 @@
  * pointer is written (lambdas/core/group-send.ts). These are the calls made per recipient, so
  * they run on the low-level client with its middleware cached (lambdas/runtime/aws.ts).
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { mapWithPool, FAN_OUT_CONCURRENCY } from '../core/group-pool';
-import { batchPut, nextInboxSeq, toTtl } from './dynamo-common';
+import { batchPut, jitteredBackOff, nextInboxSeq, toTtl } from './dynamo-common';
+
+/** DynamoDB's limit of keys per BatchGetItem call. */
+const BATCH_GET_MAX_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 8;
 import { RETENTION_MS } from './dynamo-inbox';
 import type { GroupInboxStore } from './group-ports';
 import type { NewInboxItem } from './ports';
@@ -24,6 +32,38 @@ export class DynamoGroupInboxStore implements GroupInboxStore {
       nextInboxSeq(this.db, this.countersTable, userId),
     );
     return Object.fromEntries(recipients.map((userId, i) => [userId, seqs[i]!]));
+  }
+
+  async missingItems(seqs: Readonly<Record<string, number>>): Promise<string[]> {
+    const wanted = Object.entries(seqs).map(([userId, seq]) => ({
+      userId: { S: userId },
+      seq: { N: String(seq) },
+    }));
+    const found = new Set<string>();
+    for (let start = 0; start < wanted.length; start += BATCH_GET_MAX_KEYS) {
+      let keys: Record<string, AttributeValue>[] = wanted.slice(start, start + BATCH_GET_MAX_KEYS);
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt >= BATCH_GET_ATTEMPTS)
+          throw new Error(
+            `BatchGetItem left ${keys.length} keys of ${this.inboxTable} unprocessed`,
+          );
+        if (attempt > 0) await jitteredBackOff(attempt);
+        const { Responses, UnprocessedKeys } = await this.db.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [this.inboxTable]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: 'userId',
+              },
+            },
+          }),
+        );
+        for (const item of Responses?.[this.inboxTable] ?? []) found.add(item.userId!.S!);
+        keys = UnprocessedKeys?.[this.inboxTable]?.Keys ?? [];
+      }
+    }
+    return Object.keys(seqs).filter((userId) => !found.has(userId));
   }
 
   async writePointers(

@@ -74,6 +74,9 @@ function decodeCursor(cursor: string, fields: readonly string[]): Record<string,
   );
 }
 
+/** Recipients moved to new numbers per UpdateItem (lambdas/core/group-send.ts). */
+const MOVES_PER_UPDATE = 50;
+
 export class DynamoGroupStore implements GroupStore {
   /** Table names are resolved on use, so a route needs the variables of only the tables it touches. */
   constructor(
@@ -363,28 +366,70 @@ export class DynamoGroupStore implements GroupStore {
   async recordSeqs(
     body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
     seqs: Readonly<Record<string, number>>,
+    now: number,
   ): Promise<Readonly<Record<string, number>>> {
     const key = { groupId: body.groupId, sk: messageKey(body.from, body.messageId) };
-    try {
-      await this.db.send(
+    const recorded = await conditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.keysTable,
           Key: key,
-          UpdateExpression: 'SET seqs = :seqs',
+          UpdateExpression: 'SET seqs = :seqs, seqsAt = :now',
           ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(seqs)',
-          ExpressionAttributeValues: { ':seqs': seqs },
+          ExpressionAttributeValues: { ':seqs': seqs, ':now': now },
         }),
+      ),
+    );
+    return recorded ? seqs : this.recordedSeqs(body);
+  }
+
+  async moveSeqs(
+    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
+    moves: Readonly<Record<string, { readonly from: number; readonly to: number }>>,
+    now: number,
+  ): Promise<Readonly<Record<string, number>>> {
+    const key = { groupId: body.groupId, sk: messageKey(body.from, body.messageId) };
+    let pending = Object.entries(moves);
+    while (pending.length > 0) {
+      // A bounded chunk keeps each expression well under DynamoDB's 4 KB limit.
+      const chunk = pending.slice(0, MOVES_PER_UPDATE);
+      const moved = await conditionHolds(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.keysTable,
+            Key: key,
+            UpdateExpression: `SET seqsAt = :now, ${chunk.map((_, i) => `seqs.#m${i} = :to${i}`).join(', ')}`,
+            ConditionExpression: chunk.map((_, i) => `seqs.#m${i} = :from${i}`).join(' AND '),
+            ExpressionAttributeNames: Object.fromEntries(
+              chunk.map(([userId], i) => [`#m${i}`, userId]),
+            ),
+            ExpressionAttributeValues: Object.fromEntries([
+              [':now', now],
+              ...chunk.flatMap(([, move], i) => [
+                [`:from${i}`, move.from],
+                [`:to${i}`, move.to],
+              ]),
+            ]),
+          }),
+        ),
       );
-      return seqs;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = await this.getKey(body.groupId, key.sk);
-      if (!item?.seqs)
-        throw new Error('group message body vanished while recording its fan-out', {
-          cause: error,
-        });
-      return item.seqs as Record<string, number>;
+      if (moved) {
+        pending = pending.slice(chunk.length);
+        continue;
+      }
+      // Another attempt moved some of them first: retry with those still at their old number.
+      const recorded = await this.recordedSeqs(body);
+      pending = pending.filter(([userId, move]) => recorded[userId] === move.from);
     }
+    return this.recordedSeqs(body);
+  }
+
+  private async recordedSeqs(
+    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
+  ): Promise<Readonly<Record<string, number>>> {
+    const item = await this.getKey(body.groupId, messageKey(body.from, body.messageId));
+    if (!item?.seqs) throw new Error('group message body vanished while recording its fan-out');
+    return item.seqs as Record<string, number>;
   }
 
   private async putNew(item: Record<string, unknown>): Promise<boolean> {

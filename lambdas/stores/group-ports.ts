@@ -67,6 +67,8 @@ export interface GroupMessageBody {
   readonly expiresAt: number;
   /** Each recipient's inbox sequence number, recorded once before any pointer is written. */
   readonly seqs?: Readonly<Record<string, number>>;
+  /** When `seqs` was recorded or last moved (absent on bodies from before: counts as long ago). */
+  readonly seqsAt?: number;
 }
 
 export interface Page<T> {
@@ -135,6 +137,16 @@ export interface GroupStore {
   recordSeqs(
     body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
     seqs: Readonly<Record<string, number>>,
+    now: number,
+  ): Promise<Readonly<Record<string, number>>>;
+  /**
+   * Moves recipients to new numbers, each only if it is still at its `from` number (so of two
+   * attempts moving the same recipient, one wins); returns the numbers recorded afterwards.
+   */
+  moveSeqs(
+    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
+    moves: Readonly<Record<string, { readonly from: number; readonly to: number }>>,
+    now: number,
   ): Promise<Readonly<Record<string, number>>>;
 }
 
@@ -142,6 +154,8 @@ export interface GroupStore {
 export interface GroupInboxStore {
   /** The next sequence number of each recipient's inbox (an atomic counter each). */
   allocateSeqs(recipients: readonly string[]): Promise<Record<string, number>>;
+  /** The recipients with no inbox item at their number. */
+  missingItems(seqs: Readonly<Record<string, number>>): Promise<string[]>;
   /** Writes the same item (a pointer, or a skipped number) into each recipient's inbox at its number (idempotent puts). */
   writePointers(
     seqs: Readonly<Record<string, number>>,
