@@ -1,5 +1,5 @@
 import { AckFrame } from '../../protocol/commands';
 import { ack } from '../core/ack';
-import { commandHandler } from '../runtime/route';
+import { commandHandler } from '../runtime/command-handler';
 
 export const handler = commandHandler('ack', AckFrame, ack);

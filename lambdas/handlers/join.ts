@@ -1,5 +1,5 @@
 import { JoinFrame } from '../../protocol/groups';
 import { joinGroup } from '../core/groups';
-import { commandHandler } from '../runtime/route';
+import { commandHandler } from '../runtime/command-handler';
 
 export const handler = commandHandler('join', JoinFrame, joinGroup);

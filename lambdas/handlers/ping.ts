@@ -1,6 +1,6 @@
 import { PingFrame } from '../../protocol/frames';
 import { requireUser } from '../core/session';
-import { commandHandler } from '../runtime/route';
+import { commandHandler } from '../runtime/command-handler';
 
 /** Liveness check for a signed-in connection: answers and pushes a `pong` through @connections. */
 export const handler = commandHandler('ping', PingFrame, async (deps, frame, context) => {

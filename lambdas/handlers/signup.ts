@@ -1,5 +1,5 @@
 import { SignupFrame } from '../../protocol/commands';
 import { signup } from '../core/accounts';
-import { commandHandler } from '../runtime/route';
+import { commandHandler } from '../runtime/command-handler';
 
 export const handler = commandHandler('signup', SignupFrame, signup);

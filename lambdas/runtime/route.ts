@@ -1,23 +1,13 @@
 /**
- * Turns a pure route core into a Lambda handler for an API Gateway WebSocket route: parse the
- * body with the route's schema, call the core, answer with exactly one reply frame. Expected
- * failures (ProtocolError) become their stable code; anything else becomes INTERNAL with no
- * stack trace or detail shown to the user.
+ * What every WebSocket route's handler shares: the event and reply shapes, the route context a
+ * core gets (who, where from, and how to push), and the one place a failure becomes a reply.
+ * Expected failures (ProtocolError) become their stable code; anything else becomes INTERNAL
+ * with no stack trace or detail shown to the user. ./command-handler.ts builds on it.
  */
 import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { ProtocolError } from '../../protocol/errors';
-import {
-  errorReply,
-  frameIdOf,
-  ok,
-  parseJson,
-  parseWith,
-  type Reply,
-  type ServerEvent,
-} from '../../protocol/frames';
+import { errorReply, type Reply, type ServerEvent } from '../../protocol/frames';
 import type { RouteKey } from '../../protocol/routes';
-import { serverDeps, type ServerDeps } from './deps';
 import { log } from './log';
 import { managementEndpoint, postToConnection } from './management-api';
 
@@ -83,23 +73,4 @@ export function failureReply(
   return replyResult(
     errorReply('INTERNAL', 'Something went wrong on our side. Please try again.', replyTo),
   );
-}
-
-export function commandHandler<S extends z.ZodType<{ id: string }>>(
-  route: RouteKey,
-  schema: S,
-  core: (deps: ServerDeps, frame: z.infer<S>, context: RouteContext) => Promise<object>,
-): WebSocketHandler {
-  return async (event, lambdaContext) => {
-    let replyTo: string | undefined;
-    try {
-      const raw = parseJson(event.body ?? '');
-      replyTo = frameIdOf(raw);
-      const frame = parseWith(schema, raw);
-      const body = await core(serverDeps(lambdaContext), frame, routeContext(event));
-      return replyResult(ok(frame.id, body));
-    } catch (error) {
-      return failureReply(route, event, error, replyTo);
-    }
-  };
 }

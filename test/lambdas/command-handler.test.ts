@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ProtocolError } from '../../protocol/errors';
 import { BaseFrame } from '../../protocol/frames';
-import { commandHandler, redactLongTokens, type WebSocketEvent } from '../../lambdas/runtime/route';
+import { commandHandler } from '../../lambdas/runtime/command-handler';
+import { redactLongTokens, type WebSocketEvent } from '../../lambdas/runtime/route';
 
 const event = (body: string): WebSocketEvent =>
   ({
