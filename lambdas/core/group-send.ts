@@ -76,7 +76,7 @@ async function sequenceNumbersFor(
     return recordedLongAgo ? renumberMissing(deps, body, body.seqs, now) : body.seqs;
   }
   const allocated = await deps.groupInbox.allocateSeqs(recipients);
-  const recorded = await deps.groups.recordSeqs(body, allocated, now);
+  const recorded = await deps.groupMessages.recordSeqs(body, allocated, now);
   if (recorded !== allocated) await storeSkipped(deps, body, allocated);
   return recorded;
 }
@@ -98,7 +98,7 @@ async function renumberMissing(
   const moves = Object.fromEntries(
     missing.map((userId) => [userId, { from: seqs[userId]!, to: fresh[userId]! }]),
   );
-  const recorded = await deps.groups.moveSeqs(body, moves, now);
+  const recorded = await deps.groupMessages.moveSeqs(body, moves, now);
   const unused = missing.filter((userId) => recorded[userId] !== fresh[userId]);
   if (unused.length > 0)
     await storeSkipped(deps, body, Object.fromEntries(unused.map((u) => [u, fresh[u]!])));
@@ -147,10 +147,11 @@ export async function fanOutToGroup(
     sentAt: now,
     expiresAt: now + RETENTION_MS,
   };
-  const stored = await deps.groups.putMessage(body);
+  const stored = await deps.groupMessages.putMessage(body);
   if (!stored) {
     // A retry: the first attempt's body (its time, its recorded sequence numbers) stands.
-    body = (await deps.groups.getMessage(body.groupId, body.from, body.messageId, now)) ?? body;
+    body =
+      (await deps.groupMessages.getMessage(body.groupId, body.from, body.messageId, now)) ?? body;
   }
   const seqs = await sequenceNumbersFor(deps, body, recipients, now);
   const pointer = {

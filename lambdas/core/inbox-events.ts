@@ -71,7 +71,7 @@ export async function inboxEvent(
     case 'message':
       return toMessageEvent(item);
     case 'group-message': {
-      const body = await deps.groups.getMessage(
+      const body = await deps.groupMessages.getMessage(
         item.groupId,
         item.from,
         item.messageId,

@@ -8,8 +8,9 @@ import { DynamoInboxStore } from '../stores/dynamo-inbox';
 import { DynamoSessionStore } from '../stores/dynamo-sessions';
 import { DynamoUserStore } from '../stores/dynamo-users';
 import { DynamoGroupStore } from '../stores/dynamo-groups';
+import { DynamoGroupMessageStore } from '../stores/dynamo-group-messages';
 import { DynamoGroupInboxStore } from '../stores/dynamo-group-inbox';
-import type { GroupInboxStore, GroupStore } from '../stores/group-ports';
+import type { GroupInboxStore, GroupMessageStore, GroupStore } from '../stores/group-ports';
 import type { BlobObjectStore, BlobStore } from '../stores/blob-ports';
 import { DynamoBlobStore } from '../stores/dynamo-blobs';
 import { S3BlobObjectStore } from '../stores/s3-blobs';
@@ -31,6 +32,7 @@ export interface ServerDeps {
   readonly inbox: InboxStore;
   readonly counters: CounterStore;
   readonly groups: GroupStore;
+  readonly groupMessages: GroupMessageStore;
   readonly groupInbox: GroupInboxStore;
   readonly blobs: BlobStore;
   readonly blobObjects: BlobObjectStore;
@@ -95,6 +97,10 @@ class EnvironmentDeps implements ServerDeps {
   get groups() {
     // Resolves each table when it uses it, so the same check applies.
     return this.once('groups', () => new DynamoGroupStore(dynamo(), (table) => this.table(table)));
+  }
+  get groupMessages() {
+    const table = this.table('groupKeys');
+    return this.once(`groupMessages:${table}`, () => new DynamoGroupMessageStore(dynamo(), table));
   }
   get groupInbox() {
     const [inbox, counters] = [this.table('inbox'), this.table('counters')];

@@ -32,13 +32,36 @@ export async function conditionHolds(write: Promise<unknown>): Promise<boolean> 
   }
 }
 
+/** DynamoDB's limit of keys per BatchGetItem call. */
+const BATCH_GET_MAX_KEYS = 100;
+
+/**
+ * Reads keys 100 at a time: `read` sends one BatchGetItem and returns the keys it left
+ * unprocessed, which are read again after a jittered wait; throws when some are still left after
+ * the last attempt.
+ */
+export async function readInBatches<K>(
+  keys: readonly K[],
+  read: (batch: K[]) => Promise<K[]>,
+): Promise<void> {
+  for (let start = 0; start < keys.length; start += BATCH_GET_MAX_KEYS) {
+    let pending = keys.slice(start, start + BATCH_GET_MAX_KEYS);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= BATCH_ATTEMPTS)
+        throw new Error(`BatchGetItem left ${pending.length} keys unprocessed`);
+      if (attempt > 0) await jitteredBackOff(attempt);
+      pending = await read(pending);
+    }
+  }
+}
+
 /** DynamoDB's limit of items per BatchWriteItem call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
-const BATCH_WRITE_ATTEMPTS = 8;
+const BATCH_ATTEMPTS = 8;
 const BATCH_BASE_DELAY_MS = 25;
 
 /** Full jitter before retrying what a batch call left unprocessed: a random wait up to 25 ms × 2^attempt. */
-export const jitteredBackOff = (attempt: number) =>
+const jitteredBackOff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * BATCH_BASE_DELAY_MS * 2 ** attempt));
 
 /** Items as the low-level client (lambdas/runtime/aws.ts dynamoLowLevel) takes them. */
@@ -59,7 +82,7 @@ export async function batchPut(
       .slice(start, start + BATCH_WRITE_MAX_ITEMS)
       .map((item) => ({ PutRequest: { Item: toAttributes(item) } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= BATCH_WRITE_ATTEMPTS)
+      if (attempt >= BATCH_ATTEMPTS)
         throw new Error(`BatchWriteItem left ${pending.length} items of ${table} unprocessed`);
       if (attempt > 0) await jitteredBackOff(attempt);
       const { UnprocessedItems } = await db.send(

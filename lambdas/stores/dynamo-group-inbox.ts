@@ -11,11 +11,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { mapWithPool, FAN_OUT_CONCURRENCY } from '../core/group-pool';
-import { batchPut, jitteredBackOff, nextInboxSeq, toTtl } from './dynamo-common';
-
-/** DynamoDB's limit of keys per BatchGetItem call. */
-const BATCH_GET_MAX_KEYS = 100;
-const BATCH_GET_ATTEMPTS = 8;
+import { batchPut, nextInboxSeq, readInBatches, toTtl } from './dynamo-common';
 import { RETENTION_MS } from './dynamo-inbox';
 import type { GroupInboxStore } from './group-ports';
 import type { NewInboxItem } from './ports';
@@ -35,34 +31,26 @@ export class DynamoGroupInboxStore implements GroupInboxStore {
   }
 
   async missingItems(seqs: Readonly<Record<string, number>>): Promise<string[]> {
-    const wanted = Object.entries(seqs).map(([userId, seq]) => ({
+    const found = new Set<string>();
+    const keys = Object.entries(seqs).map(([userId, seq]) => ({
       userId: { S: userId },
       seq: { N: String(seq) },
     }));
-    const found = new Set<string>();
-    for (let start = 0; start < wanted.length; start += BATCH_GET_MAX_KEYS) {
-      let keys: Record<string, AttributeValue>[] = wanted.slice(start, start + BATCH_GET_MAX_KEYS);
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt >= BATCH_GET_ATTEMPTS)
-          throw new Error(
-            `BatchGetItem left ${keys.length} keys of ${this.inboxTable} unprocessed`,
-          );
-        if (attempt > 0) await jitteredBackOff(attempt);
-        const { Responses, UnprocessedKeys } = await this.db.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [this.inboxTable]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: 'userId',
-              },
+    await readInBatches<Record<string, AttributeValue>>(keys, async (batch) => {
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.inboxTable]: {
+              Keys: batch,
+              ConsistentRead: true,
+              ProjectionExpression: 'userId',
             },
-          }),
-        );
-        for (const item of Responses?.[this.inboxTable] ?? []) found.add(item.userId!.S!);
-        keys = UnprocessedKeys?.[this.inboxTable]?.Keys ?? [];
-      }
-    }
+          },
+        }),
+      );
+      for (const item of Responses?.[this.inboxTable] ?? []) found.add(item.userId!.S!);
+      return UnprocessedKeys?.[this.inboxTable]?.Keys ?? [];
+    });
     return Object.keys(seqs).filter((userId) => !found.has(userId));
   }
 

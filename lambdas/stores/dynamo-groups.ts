@@ -15,11 +15,11 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ProtocolError } from '../../protocol/errors';
-import { fromTtl, isConditionFailure, isLive, toTtl, conditionHolds } from './dynamo-common';
+import { conditionHolds, isConditionFailure, readInBatches } from './dynamo-common';
+import { getKeysItem, putNewKeysItem, strip } from './dynamo-group-keys-table';
 import type {
   ClaimOutcome,
   EpochRecord,
-  GroupMessageBody,
   GroupRecord,
   GroupStore,
   JoinOutcome,
@@ -32,9 +32,6 @@ const EPOCH_DIGITS = 10;
 const pad = (epoch: number) => String(epoch).padStart(EPOCH_DIGITS, '0');
 export const epochKey = (epoch: number) => `epoch#${pad(epoch)}`;
 export const shareKey = (to: string, epoch: number) => `share#${to}#${pad(epoch)}`;
-export const messageKey = (from: string, messageId: string) => `msg#${from}#${messageId}`;
-
-const BATCH_GET_MAX = 100;
 
 function fromItem(item: Record<string, unknown>): GroupRecord {
   const members = item.memberIds as Set<string> | undefined;
@@ -73,9 +70,6 @@ function decodeCursor(cursor: string, fields: readonly string[]): Record<string,
     'That page cursor is not valid: pass the `next` of the previous page, or none to start over.',
   );
 }
-
-/** Recipients moved to new numbers per UpdateItem (lambdas/core/group-send.ts). */
-const MOVES_PER_UPDATE = 50;
 
 export class DynamoGroupStore implements GroupStore {
   /** Table names are resolved on use, so a route needs the variables of only the tables it touches. */
@@ -233,29 +227,23 @@ export class DynamoGroupStore implements GroupStore {
 
   async counts(groupIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (let i = 0; i < groupIds.length; i += BATCH_GET_MAX) {
-      let keys: Record<string, unknown>[] = groupIds
-        .slice(i, i + BATCH_GET_MAX)
-        .map((groupId) => ({ groupId }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
-        const { Responses, UnprocessedKeys } = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.groupsTable]: {
-                Keys: keys,
-                ProjectionExpression: 'groupId, memberCount',
-                ConsistentRead: true,
-              },
+    const keys = groupIds.map((groupId) => ({ groupId }));
+    await readInBatches<Record<string, unknown>>(keys, async (batch) => {
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.groupsTable]: {
+              Keys: batch,
+              ProjectionExpression: 'groupId, memberCount',
+              ConsistentRead: true,
             },
-          }),
-        );
-        for (const item of Responses?.[this.groupsTable] ?? [])
-          counts.set(item.groupId as string, (item.memberCount as number | undefined) ?? 0);
-        keys = UnprocessedKeys?.[this.groupsTable]?.Keys ?? [];
-      }
-    }
+          },
+        }),
+      );
+      for (const item of Responses?.[this.groupsTable] ?? [])
+        counts.set(item.groupId as string, (item.memberCount as number | undefined) ?? 0);
+      return UnprocessedKeys?.[this.groupsTable]?.Keys ?? [];
+    });
     return counts;
   }
 
@@ -298,16 +286,19 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async putEpoch(record: EpochRecord): Promise<boolean> {
-    return this.putNew({ ...record, sk: epochKey(record.epoch) });
+    return putNewKeysItem(this.db, this.keysTable, { ...record, sk: epochKey(record.epoch) });
   }
 
   async getEpoch(groupId: string, epoch: number): Promise<EpochRecord | undefined> {
-    const item = await this.getKey(groupId, epochKey(epoch));
+    const item = await getKeysItem(this.db, this.keysTable, groupId, epochKey(epoch));
     return item && (strip(item) as unknown as EpochRecord);
   }
 
   async putKeyShare(share: KeyShareRecord): Promise<boolean> {
-    return this.putNew({ ...share, sk: shareKey(share.to, share.epoch) });
+    return putNewKeysItem(this.db, this.keysTable, {
+      ...share,
+      sk: shareKey(share.to, share.epoch),
+    });
   }
 
   async getKeyShare(
@@ -315,7 +306,7 @@ export class DynamoGroupStore implements GroupStore {
     epoch: number,
     to: string,
   ): Promise<KeyShareRecord | undefined> {
-    const item = await this.getKey(groupId, shareKey(to, epoch));
+    const item = await getKeysItem(this.db, this.keysTable, groupId, shareKey(to, epoch));
     return item && (strip(item) as unknown as KeyShareRecord);
   }
 
@@ -340,119 +331,4 @@ export class DynamoGroupStore implements GroupStore {
     );
     return (Items ?? []).map((item) => strip(item) as unknown as KeyShareRecord);
   }
-
-  async putMessage(body: GroupMessageBody): Promise<boolean> {
-    return this.putNew({
-      ...body,
-      sk: messageKey(body.from, body.messageId),
-      expiresAt: toTtl(body.expiresAt),
-    });
-  }
-
-  async getMessage(
-    groupId: string,
-    from: string,
-    messageId: string,
-    now: number,
-  ): Promise<GroupMessageBody | undefined> {
-    const item = await this.getKey(groupId, messageKey(from, messageId));
-    if (!item || !isLive(item, now)) return undefined;
-    return {
-      ...(strip(item) as unknown as GroupMessageBody),
-      expiresAt: fromTtl(item.expiresAt as number),
-    };
-  }
-
-  async recordSeqs(
-    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
-    seqs: Readonly<Record<string, number>>,
-    now: number,
-  ): Promise<Readonly<Record<string, number>>> {
-    const key = { groupId: body.groupId, sk: messageKey(body.from, body.messageId) };
-    const recorded = await conditionHolds(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.keysTable,
-          Key: key,
-          UpdateExpression: 'SET seqs = :seqs, seqsAt = :now',
-          ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(seqs)',
-          ExpressionAttributeValues: { ':seqs': seqs, ':now': now },
-        }),
-      ),
-    );
-    return recorded ? seqs : this.recordedSeqs(body);
-  }
-
-  async moveSeqs(
-    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
-    moves: Readonly<Record<string, { readonly from: number; readonly to: number }>>,
-    now: number,
-  ): Promise<Readonly<Record<string, number>>> {
-    const key = { groupId: body.groupId, sk: messageKey(body.from, body.messageId) };
-    let pending = Object.entries(moves);
-    while (pending.length > 0) {
-      // A bounded chunk keeps each expression well under DynamoDB's 4 KB limit.
-      const chunk = pending.slice(0, MOVES_PER_UPDATE);
-      const moved = await conditionHolds(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.keysTable,
-            Key: key,
-            UpdateExpression: `SET seqsAt = :now, ${chunk.map((_, i) => `seqs.#m${i} = :to${i}`).join(', ')}`,
-            ConditionExpression: chunk.map((_, i) => `seqs.#m${i} = :from${i}`).join(' AND '),
-            ExpressionAttributeNames: Object.fromEntries(
-              chunk.map(([userId], i) => [`#m${i}`, userId]),
-            ),
-            ExpressionAttributeValues: Object.fromEntries([
-              [':now', now],
-              ...chunk.flatMap(([, move], i) => [
-                [`:from${i}`, move.from],
-                [`:to${i}`, move.to],
-              ]),
-            ]),
-          }),
-        ),
-      );
-      if (moved) {
-        pending = pending.slice(chunk.length);
-        continue;
-      }
-      // Another attempt moved some of them first: retry with those still at their old number.
-      const recorded = await this.recordedSeqs(body);
-      pending = pending.filter(([userId, move]) => recorded[userId] === move.from);
-    }
-    return this.recordedSeqs(body);
-  }
-
-  private async recordedSeqs(
-    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
-  ): Promise<Readonly<Record<string, number>>> {
-    const item = await this.getKey(body.groupId, messageKey(body.from, body.messageId));
-    if (!item?.seqs) throw new Error('group message body vanished while recording its fan-out');
-    return item.seqs as Record<string, number>;
-  }
-
-  private async putNew(item: Record<string, unknown>): Promise<boolean> {
-    return conditionHolds(
-      this.db.send(
-        new PutCommand({
-          TableName: this.keysTable,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      ),
-    );
-  }
-
-  private async getKey(groupId: string, sk: string) {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.keysTable, Key: { groupId, sk }, ConsistentRead: true }),
-    );
-    return Item;
-  }
-}
-
-function strip(item: Record<string, unknown>): Record<string, unknown> {
-  const { sk: _sk, ...rest } = item;
-  return rest;
 }

@@ -121,7 +121,10 @@ export interface GroupStore {
     after: number,
     limit: number,
   ): Promise<KeyShareRecord[]>;
+}
 
+/** Group message bodies, stored once per (group, sender, message id) next to the group's keys. */
+export interface GroupMessageStore {
   /** Stores a group message body once; false when (group, sender, message id) exists already. */
   putMessage(body: GroupMessageBody): Promise<boolean>;
   getMessage(

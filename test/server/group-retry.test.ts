@@ -55,6 +55,7 @@ function depsAt(now: number, groupInbox?: GroupInboxStore): ServerDeps {
     inbox: real.inbox,
     counters: real.counters,
     groups: real.groups,
+    groupMessages: real.groupMessages,
     groupInbox: groupInbox ?? real.groupInbox,
     blobs: real.blobs,
     blobObjects: real.blobObjects,
@@ -114,7 +115,7 @@ async function diedAfterRecording(input: GroupFanOutInput, now: number) {
   await expect(fanOutToGroup(depsAt(now, diesBeforePointers()), context, input)).rejects.toThrow(
     'the handler died',
   );
-  const body = await serverDeps().groups.getMessage(GROUP, 'ann', input.messageId, now);
+  const body = await serverDeps().groupMessages.getMessage(GROUP, 'ann', input.messageId, now);
   for (const userId of ['ben', 'cat']) expect(await itemsFor(userId, input.messageId)).toEqual([]);
   return body!.seqs!;
 }
@@ -138,7 +139,7 @@ describe('a sendgroup retry after the first attempt died before its pointers', (
     const recorded = await diedAfterRecording(input, t0);
     pushed.length = 0;
     await fanOutToGroup(depsAt(t0 + ATTEMPT_MAX_MS + 1_000), context, input);
-    const body = await serverDeps().groups.getMessage(GROUP, 'ann', input.messageId, t0);
+    const body = await serverDeps().groupMessages.getMessage(GROUP, 'ann', input.messageId, t0);
     for (const userId of ['ben', 'cat']) {
       const moved = body!.seqs![userId]!;
       expect(moved).toBeGreaterThan(recorded[userId]!);
@@ -150,7 +151,7 @@ describe('a sendgroup retry after the first attempt died before its pointers', (
     expect(pushedSeqs.sort()).toEqual([body!.seqs!.ben, body!.seqs!.cat].sort());
     // Once moved and written, a later retry finds nothing missing and changes nothing.
     await fanOutToGroup(depsAt(t0 + 2 * ATTEMPT_MAX_MS), context, input);
-    const again = await serverDeps().groups.getMessage(GROUP, 'ann', input.messageId, t0);
+    const again = await serverDeps().groupMessages.getMessage(GROUP, 'ann', input.messageId, t0);
     expect(again!.seqs).toEqual(body!.seqs);
   });
 
@@ -160,7 +161,7 @@ describe('a sendgroup retry after the first attempt died before its pointers', (
     await diedAfterRecording(input, t0);
     const late = depsAt(t0 + ATTEMPT_MAX_MS + 1_000);
     await Promise.all([fanOutToGroup(late, context, input), fanOutToGroup(late, context, input)]);
-    const body = await serverDeps().groups.getMessage(GROUP, 'ann', input.messageId, t0);
+    const body = await serverDeps().groupMessages.getMessage(GROUP, 'ann', input.messageId, t0);
     for (const userId of ['ben', 'cat']) {
       const items = await itemsFor(userId, input.messageId);
       expect(items.filter((item) => item.kind === 'group-message')).toEqual([
@@ -173,7 +174,7 @@ describe('a sendgroup retry after the first attempt died before its pointers', (
 
 describe('moving recorded numbers', () => {
   it('moves 120 members in bounded updates, leaving alone those another attempt moved first', async () => {
-    const groups = serverDeps().groups;
+    const groupMessages = serverDeps().groupMessages;
     const now = Date.now();
     const body = {
       groupId: GROUP,
@@ -184,17 +185,17 @@ describe('moving recorded numbers', () => {
       sentAt: now,
       expiresAt: now + 60_000,
     };
-    expect(await groups.putMessage(body)).toBe(true);
+    expect(await groupMessages.putMessage(body)).toBe(true);
     const ids = Array.from({ length: 120 }, (_, i) => `member-${i}`);
     const old = Object.fromEntries(ids.map((id, i) => [id, i + 1]));
-    await groups.recordSeqs(body, old, now);
+    await groupMessages.recordSeqs(body, old, now);
     // Another attempt already moved the first three.
     const theirs = Object.fromEntries(
       ids.slice(0, 3).map((id) => [id, { from: old[id]!, to: 900 }]),
     );
-    await groups.moveSeqs(body, theirs, now);
+    await groupMessages.moveSeqs(body, theirs, now);
     const ours = Object.fromEntries(ids.map((id, i) => [id, { from: old[id]!, to: 1000 + i }]));
-    const recorded = await groups.moveSeqs(body, ours, now);
+    const recorded = await groupMessages.moveSeqs(body, ours, now);
     expect(ids.slice(0, 3).map((id) => recorded[id])).toEqual([900, 900, 900]);
     expect(ids.slice(3).every((id, i) => recorded[id] === 1003 + i)).toBe(true);
   });
