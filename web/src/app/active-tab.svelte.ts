@@ -1,0 +1,21 @@
+/** The one-active-tab guard as reactive state for the frame. */
+import type { ActiveTabGuard, TabRole } from '../platform/ports';
+import { WebLocksTabGuard } from '../platform/tab-guard';
+
+export class ActiveTab {
+  role = $state<TabRole>({ role: 'starting' });
+  readonly #guard: ActiveTabGuard & { start(): Promise<TabRole> };
+
+  constructor(guard = new WebLocksTabGuard()) {
+    this.#guard = guard;
+    guard.subscribe((role) => (this.role = role));
+  }
+
+  start(): Promise<TabRole> {
+    return this.#guard.start();
+  }
+
+  takeOver(): Promise<void> {
+    return this.#guard.takeOver();
+  }
+}
