@@ -32,6 +32,9 @@ export default defineConfig(({ command, mode }) => ({
   // A production build refuses the test-only weak key-derivation setting (client/crypto/kdf-settings.ts).
   define: {
     __CIPHERLINE_PRODUCTION__: JSON.stringify(command === 'build' && mode === 'production'),
+    __CIPHERLINE_BUILD__: JSON.stringify(
+      command === 'build' ? (process.env.CIPHERLINE_BUILD_ID ?? new Date().toISOString()) : 'dev',
+    ),
   },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', manifest: true },
 }));

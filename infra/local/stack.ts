@@ -13,7 +13,7 @@ import {
   grantedEnvironmentNames,
   type RouteSpec,
 } from '../../lambdas/route-table';
-import { withGrantedEnvironment } from '../../lambdas/runtime/env';
+import { ENDPOINT_ENV, withGrantedEnvironment } from '../../lambdas/runtime/env';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
@@ -25,7 +25,7 @@ import { startDynamoThread } from './dynamo-thread';
 import { InProcessDelayQueue } from './delay-queue';
 import { LocalGateway, type GatewayLimits, type LambdaHandler } from './gateway';
 import { lambdaContext } from './gateway-events';
-import { startWebServer, type WebServer } from './web';
+import { publicHostFor, S3_PROXY_PATH, startWebServer, type WebServer } from './web';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -39,6 +39,12 @@ export interface LocalStackOptions {
   readonly webPort?: number;
   /** Serve the PWA too (Vite dev server). */
   readonly web?: boolean;
+  /** Serve the PWA over HTTPS (self-signed) with same-origin proxies of the gateway and S3. */
+  readonly https?: boolean;
+  /** How other devices reach this machine (default: the listen address, or the LAN address for 0.0.0.0). */
+  readonly publicHost?: string;
+  /** Serve this production build of the PWA instead of the dev server. */
+  readonly webBuiltDir?: string;
   readonly limits?: Partial<GatewayLimits>;
   /** How long a connection may stay unbound (default 10 s); tests shorten it. */
   readonly unboundGraceMs?: number;
@@ -145,9 +151,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
 
     let web: WebServer | undefined;
+    let webUrl: string | undefined;
     if (options.web) {
-      web = await startWebServer({ port: webPort, host, websocketUrl: gateway.url });
+      const publicHost = options.publicHost ?? publicHostFor(host);
+      web = await startWebServer({
+        port: webPort,
+        host,
+        gatewayUrl: gateway.url,
+        s3Endpoint: s3,
+        publicHost,
+        ...(options.https && { httpsCertDir: join(dataDir, 'tls') }),
+        ...(options.webBuiltDir && { builtDir: options.webBuiltDir }),
+      });
       cleanups.push(() => web?.close());
+      webUrl = web.url;
+      if (options.https) {
+        // Presigned URLs must name the origin the browser reaches S3 through: the proxy.
+        webUrl = `https://${publicHost}:${web.port}/`;
+        process.env[ENDPOINT_ENV.s3Public] = new URL(S3_PROXY_PATH, webUrl).href;
+        cleanups.push(() => void delete process.env[ENDPOINT_ENV.s3Public]);
+      }
     }
     return {
       gateway,
@@ -156,7 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         s3,
         managementApi: gateway.managementEndpoint,
         websocket: gateway.url,
-        ...(web && { web: web.url }),
+        ...(webUrl && { web: webUrl }),
       },
       createdTables,
       stop,

@@ -2,12 +2,13 @@
  * `npm start`: the whole local cloud in one process. Flags choose ports and the data folder so
  * tests and scripts can run their own stack; Ctrl-C stops everything and keeps the data.
  */
-import { relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMMAND_ROUTES } from '../../protocol/routes';
 import { LOCAL_BUCKET_NAME } from '../resources';
 import { DataFolderInUseError } from './data-lock';
-import { DEFAULT_PORTS, startLocalStack } from './stack';
+import { DEFAULT_PORTS, REPO_ROOT, startLocalStack } from './stack';
 
 const USAGE = `Usage: npm start -- [options]
   --data <folder>        data folder, kept across restarts (default .local)
@@ -17,6 +18,12 @@ const USAGE = `Usage: npm start -- [options]
   --s3-port <n>          S3 API (default ${DEFAULT_PORTS.s3})
   --web-port <n>         PWA dev server (default ${DEFAULT_PORTS.web})
   --no-web               headless: no PWA dev server
+  --https                serve the PWA over HTTPS (self-signed certificate), with the WebSocket
+                         and S3 proxied through it: for a phone on the same network
+  --public-host <name>   how other devices reach this machine (default: its LAN address
+                         when --host is 0.0.0.0, else the --host address)
+  --built-web            serve the production build in web/dist (npm run build:web) instead of
+                         the dev server: the installable PWA with its service worker
   --quiet                no line per routed frame`;
 
 const { values: args } = parseArgs({
@@ -28,6 +35,9 @@ const { values: args } = parseArgs({
     's3-port': { type: 'string' },
     'web-port': { type: 'string' },
     'no-web': { type: 'boolean', default: false },
+    https: { type: 'boolean', default: false },
+    'public-host': { type: 'string' },
+    'built-web': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -62,6 +72,9 @@ const ports = {
   'web-port': port('web-port', DEFAULT_PORTS.web),
 };
 const dataDir = resolve(args.data);
+const builtWebDir = resolve(REPO_ROOT, 'web/dist');
+if (args['built-web'] && !existsSync(join(builtWebDir, 'index.html')))
+  fail('--built-web serves web/dist, which has no build yet: run `npm run build:web` first.');
 
 try {
   const stack = await startLocalStack({
@@ -72,6 +85,9 @@ try {
     s3Port: ports['s3-port'],
     webPort: ports['web-port'],
     web: !args['no-web'],
+    https: args.https,
+    ...(args['public-host'] && { publicHost: args['public-host'] }),
+    ...(args['built-web'] && { webBuiltDir: builtWebDir }),
     onLog: args.quiet ? undefined : (line) => console.log(`  frame ${line}`),
   });
   const { endpoints } = stack;
@@ -83,7 +99,10 @@ try {
   S3 API        ${endpoints.s3}  (s3rver, bucket ${LOCAL_BUCKET_NAME})
   WebSocket     ${endpoints.websocket}  (local API Gateway, ${COMMAND_ROUTES.length} command routes)
   @connections  ${endpoints.managementApi}/@connections/{id}
-  PWA           ${endpoints.web ?? 'off (--no-web)'}`);
+  PWA           ${endpoints.web ?? 'off (--no-web)'}${args['built-web'] ? '  (production build)' : ''}`);
+  if (endpoints.web && args.https)
+    console.log(`  over HTTPS    a self-signed certificate: accept the browser's warning once; the
+                WebSocket and S3 are proxied at ${endpoints.web}ws and ${endpoints.web}s3/`);
   console.log(
     `Ready: ${endpoints.websocket}${endpoints.web ? ` and ${endpoints.web}` : ''} (Ctrl-C stops)`,
   );

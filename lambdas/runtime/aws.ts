@@ -28,6 +28,7 @@ export function makeS3Client(endpoint = process.env[ENDPOINT_ENV.s3]): S3Client 
 let documentClient: DynamoDBDocumentClient | undefined;
 let lowLevelClient: DynamoDBClient | undefined;
 let s3Client: S3Client | undefined;
+let s3SigningClient: S3Client | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(makeDynamoClient(), {
@@ -50,4 +51,16 @@ export function dynamoLowLevel(): DynamoDBClient {
 export function s3(): S3Client {
   s3Client ??= makeS3Client();
   return s3Client;
+}
+
+/**
+ * The client that signs presigned URLs: they must name the endpoint the *browser* reaches. That
+ * is the S3 endpoint itself, except locally when a phone reaches S3 through the web server's
+ * HTTPS proxy (`S3_PUBLIC_ENDPOINT`, set by `npm start -- --https`). Signing makes no request.
+ */
+export function s3Signer(): S3Client {
+  const publicEndpoint = process.env[ENDPOINT_ENV.s3Public];
+  if (!publicEndpoint) return s3();
+  s3SigningClient ??= makeS3Client(publicEndpoint);
+  return s3SigningClient;
 }

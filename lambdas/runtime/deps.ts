@@ -21,7 +21,7 @@ import type {
   SessionStore,
   UserStore,
 } from '../stores/ports';
-import { dynamo, dynamoLowLevel, s3 } from './aws';
+import { dynamo, dynamoLowLevel, s3, s3Signer } from './aws';
 import type { TableName } from '../../infra/resources';
 import { bucketName, grantedNamesOf, tableName, type GrantedNames } from './env';
 
@@ -92,7 +92,10 @@ class EnvironmentDeps implements ServerDeps {
   }
   get blobObjects() {
     const bucket = bucketName(this.granted);
-    return this.once(`blobObjects:${bucket}`, () => new S3BlobObjectStore(s3(), bucket));
+    return this.once(
+      `blobObjects:${bucket}`,
+      () => new S3BlobObjectStore(s3(), bucket, s3Signer()),
+    );
   }
   get groups() {
     // Resolves each table when it uses it, so the same check applies.

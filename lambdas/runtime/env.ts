@@ -38,6 +38,8 @@ export const ENDPOINT_ENV = {
   dynamodb: 'DYNAMODB_ENDPOINT',
   s3: 'S3_ENDPOINT',
   managementApi: 'MANAGEMENT_API_ENDPOINT',
+  /** The S3 endpoint as clients reach it, when that differs (a phone through the web server's proxy). */
+  s3Public: 'S3_PUBLIC_ENDPOINT',
 } as const;
 
 function required(name: string, granted: GrantedNames): string {

@@ -32,6 +32,8 @@ export class S3BlobObjectStore implements BlobObjectStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    /** Signs the URLs browsers use; the same client unless they reach S3 elsewhere (lambdas/runtime/aws.ts). */
+    private readonly signer: S3Client = s3,
   ) {}
 
   async startMultipart(key: string): Promise<string> {
@@ -57,7 +59,7 @@ export class S3BlobObjectStore implements BlobObjectStore {
     // its blob body, and signableHeaders signs it (test/server/blob-signing.test.ts checks both).
     if (part)
       return getSignedUrl(
-        this.s3,
+        this.signer,
         new UploadPartCommand({
           Bucket: this.bucket,
           Key: key,
@@ -68,7 +70,7 @@ export class S3BlobObjectStore implements BlobObjectStore {
         options,
       );
     return getSignedUrl(
-      this.s3,
+      this.signer,
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -127,7 +129,7 @@ export class S3BlobObjectStore implements BlobObjectStore {
   }
 
   signGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+    return getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       expiresIn: expiresInSeconds,
     });
   }

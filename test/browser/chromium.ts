@@ -31,7 +31,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -56,12 +56,26 @@ export interface ChromiumSession {
   serve(entry: string): Promise<string>;
   /** The page everything runs in, for whatever the helpers above do not cover. */
   readonly page: Page;
+  /** Another tab on the harness origin (same profile: shares storage and Web Locks with `page`). */
+  openTab(): Promise<HarnessTab>;
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   /** Chromium's version string, e.g. "156.0.8078.108". */
   readonly version: string;
   /** Closes the browser and the server; safe to call more than once. */
   close(): Promise<void>;
+}
+
+export interface HarnessTab {
+  readonly page: Page;
+  runInPage<Result = unknown>(entry: string, input?: unknown): Promise<Result>;
+}
+
+export interface LaunchOptions {
+  /** A profile folder kept on disk (default: a throwaway in-memory profile). */
+  readonly userDataDir?: string;
+  /** The harness server's port (default: any free one); storage is per origin, so a restart that must find its data reuses the port. */
+  readonly port?: number;
 }
 
 /** The browser side of a run: either the entry's result or its error, never both. */
@@ -171,7 +185,7 @@ function unwrap<Result>(outcome: Outcome, where: string, entry: string): Result 
 }
 
 /** Starts the server and Chromium; the caller must `close()` the session (use try/finally). */
-export async function launchChromium(): Promise<ChromiumSession> {
+export async function launchChromium(options: LaunchOptions = {}): Promise<ChromiumSession> {
   const executablePath = chromiumPath();
   const scripts = new Map<string, string>(); // URL path → JavaScript
   const server = createServer((request, response) => {
@@ -192,7 +206,7 @@ export async function launchChromium(): Promise<ChromiumSession> {
   });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
-    server.listen(0, '127.0.0.1', done);
+    server.listen(options.port ?? 0, '127.0.0.1', done);
   });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const closeServer = (): Promise<void> =>
@@ -201,10 +215,17 @@ export async function launchChromium(): Promise<ChromiumSession> {
       server.close(() => done());
     });
 
-  let browser: Browser | undefined;
+  let browser: Browser | BrowserContext | undefined;
   try {
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS });
-    const page = await browser.newPage();
+    browser = options.userDataDir
+      ? await chromium.launchPersistentContext(options.userDataDir, {
+          executablePath,
+          args: CHROMIUM_FLAGS,
+        })
+      : await chromium.launch({ executablePath, args: CHROMIUM_FLAGS });
+    const context = 'newContext' in browser ? await browser.newContext() : browser;
+    const version = 'version' in browser ? browser.version() : (context.browser()?.version() ?? '');
+    const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
     await page.goto(`${origin}/`);
@@ -235,21 +256,32 @@ export async function launchChromium(): Promise<ChromiumSession> {
         : error;
     };
 
+    const runInPageOf = async <Result>(
+      tab: Page,
+      entry: string,
+      input?: unknown,
+    ): Promise<Result> => {
+      const url = origin + (await urlPathFor(entry, 'page'));
+      const outcome = await tab
+        .evaluate(
+          ([url, input]) => (window as unknown as HarnessWindow).harness.inPage(url, input),
+          [url, input] as const,
+        )
+        .catch(withPageErrors);
+      return unwrap<Result>(outcome, 'page', entry);
+    };
+
     const openBrowser = browser;
     let closed = false;
     return {
       page,
       origin,
-      version: browser.version(),
-      async runInPage<Result>(entry: string, input?: unknown): Promise<Result> {
-        const url = origin + (await urlPathFor(entry, 'page'));
-        const outcome = await page
-          .evaluate(
-            ([url, input]) => (window as unknown as HarnessWindow).harness.inPage(url, input),
-            [url, input] as const,
-          )
-          .catch(withPageErrors);
-        return unwrap<Result>(outcome, 'page', entry);
+      version,
+      runInPage: (entry, input) => runInPageOf(page, entry, input),
+      async openTab(): Promise<HarnessTab> {
+        const tab = await context.newPage();
+        await tab.goto(`${origin}/`);
+        return { page: tab, runInPage: (entry, input) => runInPageOf(tab, entry, input) };
       },
       async runInWorker<Result>(entry: string, input?: unknown): Promise<Result> {
         const url = origin + (await urlPathFor(entry, 'worker'));
@@ -282,8 +314,11 @@ export async function launchChromium(): Promise<ChromiumSession> {
 }
 
 /** Launches Chromium, runs `use`, and closes everything whatever happens. */
-export async function withChromium<T>(use: (session: ChromiumSession) => Promise<T>): Promise<T> {
-  const session = await launchChromium();
+export async function withChromium<T>(
+  use: (session: ChromiumSession) => Promise<T>,
+  options: LaunchOptions = {},
+): Promise<T> {
+  const session = await launchChromium(options);
   try {
     return await use(session);
   } finally {

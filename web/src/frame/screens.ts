@@ -3,7 +3,7 @@
  * is the frame alone (`npm run bench:web` prints both).
  */
 import type { Component } from 'svelte';
-import { unreachable, type RouteName } from '../app/router.svelte';
+import { unreachable, type RouteName } from '../app/routes';
 
 type ScreenModule = { default: Component<Record<string, unknown>> };
 
