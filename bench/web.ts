@@ -1,0 +1,147 @@
+/**
+ * `npm run bench:web`: the production PWA's weight and Lighthouse scores.
+ *
+ * 1. Builds the PWA into web/dist (as `npm run build:web`).
+ * 2. Initial JavaScript: the entry chunk and its static imports (Vite's build manifest), gzipped
+ *    (zlib level 9, what CDNs serve at least); per route: every script Chromium fetched to render
+ *    that route from a cold cache, gzipped the same way.
+ * 3. Lighthouse 12.8.2 (mobile: Moto G Power emulation, simulated slow 4G and 4x CPU throttling)
+ *    with Debian's Chromium, against the build served by Vite's preview server with a live
+ *    local gateway behind config.json (so the shell's cloud check succeeds as it would deployed).
+ *
+ * Targets (issue 14): initial JS <= 80 KB gzipped; performance >= 90; accessibility and best
+ * practices >= 95. It prints the figures and which targets were met; docs/benchmarks.md records them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as chromeLauncher from 'chrome-launcher';
+import lighthouse from 'lighthouse';
+import { chromium } from 'playwright-core';
+import { startWebServer, WEB_ROOT } from '../infra/local/web';
+import { CHROMIUM_FLAGS, chromiumPath } from '../test/browser/chromium';
+import { startTestStack } from '../test/support/local-stack';
+import { freePort } from '../test/support/processes';
+import { buildPwa } from '../test/support/web-build';
+
+const DIST = join(WEB_ROOT, 'dist');
+const ROUTES = ['#/', '#/chat/example-alice', '#/groups', '#/settings'];
+const LIGHTHOUSE_ROUTES = ['#/', '#/settings'];
+const TARGETS = { initialKb: 80, performance: 90, accessibility: 95, 'best-practices': 95 };
+
+interface ManifestChunk {
+  file: string;
+  isEntry?: boolean;
+  imports?: string[];
+  css?: string[];
+}
+
+const gzippedBytes = (file: string) =>
+  gzipSync(readFileSync(join(DIST, file)), { level: 9 }).length;
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
+
+function initialJavaScript(manifest: Record<string, ManifestChunk>): string[] {
+  const files = new Set<string>();
+  const visit = (key: string) => {
+    const chunk = manifest[key]!;
+    if (files.has(chunk.file)) return;
+    files.add(chunk.file);
+    for (const imported of chunk.imports ?? []) visit(imported);
+  };
+  for (const [key, chunk] of Object.entries(manifest)) if (chunk.isEntry) visit(key);
+  return [...files];
+}
+
+console.log('Building the production PWA into web/dist...');
+await buildPwa(DIST, `bench ${new Date().toISOString()}`);
+const manifest = JSON.parse(readFileSync(join(DIST, '.vite/manifest.json'), 'utf8')) as Record<
+  string,
+  ManifestChunk
+>;
+const initial = initialJavaScript(manifest);
+const initialBytes = initial.reduce((sum, file) => sum + gzippedBytes(file), 0);
+
+const stack = await startTestStack();
+const web = await startWebServer({
+  port: await freePort(),
+  host: '127.0.0.1',
+  gatewayUrl: stack.endpoints.websocket,
+  s3Endpoint: stack.endpoints.s3,
+  builtDir: DIST,
+});
+try {
+  // Per route: what a cold page load of that route actually fetched.
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS });
+  const perRoute: { route: string; files: number; bytes: number }[] = [];
+  try {
+    for (const route of ROUTES) {
+      const context = await browser.newContext({ serviceWorkers: 'block' });
+      const page = await context.newPage();
+      const scripts = new Set<string>();
+      page.on('request', (request) => {
+        const path = new URL(request.url()).pathname;
+        if (path.endsWith('.js')) scripts.add(path.slice(1));
+      });
+      await page.goto(web.url + route);
+      await page.locator('h2[tabindex="-1"]:visible').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      perRoute.push({
+        route,
+        files: scripts.size,
+        bytes: [...scripts].reduce((sum, file) => sum + gzippedBytes(file), 0),
+      });
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+
+  console.log(`\nJavaScript, gzipped (level 9)`);
+  console.log(
+    `  initial (entry + static imports, ${initial.length} file${initial.length > 1 ? 's' : ''})  ${kb(initialBytes)} KB   target <= ${TARGETS.initialKb} KB: ${verdict(initialBytes / 1024 <= TARGETS.initialKb)}`,
+  );
+  for (const { route, files, bytes } of perRoute)
+    console.log(`  route ${route.padEnd(22)} ${kb(bytes)} KB in ${files} files (cold load)`);
+
+  const chrome = await chromeLauncher.launch({
+    chromePath: process.env.CHROME_PATH ?? chromiumPath(),
+    chromeFlags: CHROMIUM_FLAGS,
+  });
+  try {
+    console.log(
+      `\nLighthouse ${'12.8.2'} (mobile, simulated throttling), Chromium at ${chromiumPath()}`,
+    );
+    for (const route of LIGHTHOUSE_ROUTES) {
+      const result = await lighthouse(web.url + route, {
+        port: chrome.port,
+        output: 'json',
+        logLevel: 'error',
+        onlyCategories: ['performance', 'accessibility', 'best-practices'],
+      });
+      if (!result) throw new Error('Lighthouse returned no result');
+      const { categories, audits } = result.lhr;
+      const line = (['performance', 'accessibility', 'best-practices'] as const)
+        .map((id) => {
+          const score = Math.round((categories[id]?.score ?? 0) * 100);
+          return `${id} ${score} (${verdict(score >= TARGETS[id])})`;
+        })
+        .join(', ');
+      const metric = (id: string) => audits[id]?.displayValue ?? '?';
+      console.log(`  ${route.padEnd(12)} ${line}`);
+      console.log(
+        `  ${''.padEnd(12)} FCP ${metric('first-contentful-paint')}, LCP ${metric('largest-contentful-paint')}, TBT ${metric('total-blocking-time')}, CLS ${metric('cumulative-layout-shift')}`,
+      );
+      const failing = Object.values(categories)
+        .flatMap((category) => category.auditRefs)
+        .filter((ref) => ref.weight > 0 && (audits[ref.id]?.score ?? 1) < 0.9)
+        .map((ref) => audits[ref.id]!.title);
+      if (failing.length > 0) console.log(`  ${''.padEnd(12)} below 0.9: ${failing.join('; ')}`);
+    }
+  } finally {
+    chrome.kill();
+  }
+} finally {
+  await web.close();
+  await stack.stop();
+}
