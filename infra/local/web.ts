@@ -132,7 +132,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     logLevel: 'warn' as const,
     clearScreen: false,
   };
-  const listen = { port: options.port, host: options.host, strictPort: true, proxy };
+  const listen = {
+    port: options.port,
+    host: options.host,
+    strictPort: true,
+    proxy,
+    // Vite refuses Host names it does not know (DNS rebinding); addresses always pass.
+    ...(options.publicHost && { allowedHosts: [options.publicHost] }),
+  };
   if (options.builtDir) {
     const server = await preview({
       ...shared,

@@ -74,6 +74,9 @@ export class SealedStore implements KeyValueStore {
 
   /** Opens (or creates) the store; its keys are made on first use and kept in the database. */
   static async open(storeName = DEFAULT_STORE_NAME): Promise<SealedStore> {
+    // Ask the browser not to evict this origin's data under storage pressure: losing the keys
+    // would mean restoring the account from its backup. Chromium decides by engagement or install.
+    void navigator.storage?.persist?.().catch(() => false);
     // The callbacks below run after `open` returns; they reach the store through this holder.
     const opened: { store?: SealedStore } = {};
     const db = await openDB<SealedSchema>(storeName, 1, {
