@@ -4,9 +4,9 @@ import { WebLocksTabGuard } from '../platform/tab-guard';
 
 export class ActiveTab {
   role = $state<TabRole>({ role: 'starting' });
-  readonly #guard: ActiveTabGuard & { start(): Promise<TabRole> };
+  readonly #guard: ActiveTabGuard;
 
-  constructor(guard = new WebLocksTabGuard()) {
+  constructor(guard: ActiveTabGuard = new WebLocksTabGuard()) {
     this.#guard = guard;
     guard.subscribe((role) => (this.role = role));
   }

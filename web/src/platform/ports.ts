@@ -27,6 +27,8 @@ export type TabRole =
 
 export interface ActiveTabGuard {
   readonly current: TabRole;
+  /** Claims the role if no tab holds it, else becomes a standby; resolves with the outcome. */
+  start(): Promise<TabRole>;
   /** Calls `listener` now and on every change; returns the unsubscribe function. */
   subscribe(listener: (role: TabRole) => void): () => void;
   /** Makes this tab the active one, turning the active tab (if any) into a standby. */
