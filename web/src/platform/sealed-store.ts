@@ -66,7 +66,7 @@ export class SealedStore implements KeyValueStore {
 
   private constructor(
     db: IDBPDatabase<SealedSchema>,
-    private readonly keys_: DeviceKeys,
+    private readonly deviceKeys: DeviceKeys,
     private readonly storeName: string,
   ) {
     this.#db = db;
@@ -161,14 +161,14 @@ export class SealedStore implements KeyValueStore {
   }
 
   async #idOf(key: string): Promise<string> {
-    return hex(await crypto.subtle.sign('HMAC', this.keys_.nameKey, encoder.encode(key)));
+    return hex(await crypto.subtle.sign('HMAC', this.deviceKeys.nameKey, encoder.encode(key)));
   }
 
   async #seal(plain: Uint8Array, id: string, part: 'name' | 'value'): Promise<SealedBox> {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const data = await crypto.subtle.encrypt(
       { name: 'AES-GCM', iv, additionalData: additionalData(id, part) },
-      this.keys_.sealKey,
+      this.deviceKeys.sealKey,
       new Uint8Array(plain),
     );
     return { iv, data };
@@ -178,7 +178,7 @@ export class SealedStore implements KeyValueStore {
     try {
       return await crypto.subtle.decrypt(
         { name: 'AES-GCM', iv: box.iv, additionalData: additionalData(id, part) },
-        this.keys_.sealKey,
+        this.deviceKeys.sealKey,
         box.data,
       );
     } catch {
