@@ -8,6 +8,8 @@ import type { Construct } from 'constructs';
 export const SETTING_KEYS = {
   /** `false`: tables and the blob bucket are deleted with the stack (development stacks only). */
   retainData: 'cipherline:retainData',
+  /** `false`: no alarms (they are most of the cost at rest; a throwaway stack may skip them). */
+  alarms: 'cipherline:alarms',
   /** An address that gets every alarm by email (an SNS topic with that subscription). */
   alarmEmail: 'cipherline:alarmEmail',
   /** Days to keep function and access logs (a CloudWatch Logs retention value). */
@@ -23,6 +25,7 @@ export const SETTING_KEYS = {
 
 export interface StackSettings {
   readonly retainData: boolean;
+  readonly alarms: boolean;
   readonly alarmEmail?: string;
   readonly logRetention: RetentionDays;
   readonly apiGatewayLogRole: boolean;
@@ -54,6 +57,7 @@ export function readSettings(scope: Construct): StackSettings {
     );
   return {
     retainData: flag(scope, SETTING_KEYS.retainData, true),
+    alarms: flag(scope, SETTING_KEYS.alarms, true),
     ...(typeof email === 'string' && { alarmEmail: email }),
     logRetention: retention as RetentionDays,
     apiGatewayLogRole: flag(scope, SETTING_KEYS.apiGatewayLogRole, true),

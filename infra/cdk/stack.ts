@@ -21,6 +21,7 @@ import { acknowledgeFindings } from './acknowledgements';
 import { CipherlineAlarms } from './alarms';
 import { DataStores } from './data-stores';
 import { grantToFunction } from './function-grants';
+import { DESCRIPTION_PREFIX } from './handler-bundles';
 import { HandlerFunction } from './handler-function';
 import { readSettings, type StackSettings } from './settings';
 import { CipherlineApi } from './websocket-api';
@@ -46,7 +47,7 @@ export class CipherlineStack extends Stack {
   readonly unboundQueue: Queue;
   /** Every handler, by route key or background function name. */
   readonly functions = new Map<string, HandlerFunction>();
-  readonly alarms: CipherlineAlarms;
+  readonly alarms?: CipherlineAlarms;
 
   constructor(scope: Construct, id: string, props: CipherlineStackProps = {}) {
     super(scope, id, props);
@@ -70,12 +71,13 @@ export class CipherlineStack extends Stack {
     const reaper = this.makeFunction('reapUnbound', BACKGROUND_FUNCTIONS.reapUnbound);
     reaper.addEventSource(new SqsEventSource(this.unboundQueue, { batchSize: 10 }));
 
-    this.alarms = new CipherlineAlarms(this, 'Alarms', {
-      functions: this.functions,
-      tables: this.data.tables,
-      stage: this.api.stage,
-      alarmEmail: this.settings.alarmEmail,
-    });
+    if (this.settings.alarms)
+      this.alarms = new CipherlineAlarms(this, 'Alarms', {
+        functions: this.functions,
+        tables: this.data.tables,
+        stage: this.api.stage,
+        alarmEmail: this.settings.alarmEmail,
+      });
     if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
 
     new CfnOutput(this, 'WebSocketUrl', {
@@ -110,7 +112,7 @@ export class CipherlineStack extends Stack {
 
     const fn = new HandlerFunction(this, `${constructName(name)}Function`, {
       entry: join(REPO_ROOT, spec.entry),
-      description: `Cipherline ${name}`,
+      description: `${DESCRIPTION_PREFIX}${name}`,
       environment,
       logRetention: this.settings.logRetention,
     });

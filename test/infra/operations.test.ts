@@ -141,6 +141,11 @@ describe('alarms', () => {
       'must be an email address',
     );
   });
+
+  it('are left out of a stack synthesized with cipherline:alarms=false', () => {
+    const { template: quiet } = synthesizeStack({ [SETTING_KEYS.alarms]: 'false' });
+    quiet.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
 });
 
 describe('logs and removal policies', () => {

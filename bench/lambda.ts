@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:lambda`: the cold-start share a handler's code controls. Synthesizes the stack
+ * with real bundling (as `cdk synth` does; or reads an existing cloud assembly given with
+ * `--assembly cdk.out`), then imports each handler bundle in fresh Node 22 processes
+ * (scripts/import-probe.mjs), as the Lambda runtime imports it: plainly, and with
+ * `--enable-source-maps` as the functions' NODE_OPTIONS set it. The baseline is an empty module
+ * imported the same way in the same run; figures are medians, also given as ratios to it.
+ * Goal: at most 100 ms per handler. It ends with what the biggest bundle is made of.
+ *
+ *   npm run bench:lambda [-- --runs 7] [-- --assembly cdk.out]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { build } from 'esbuild';
+import {
+  HANDLER_BUNDLE_BUDGET_BYTES,
+  handlerBundles,
+  type HandlerBundle,
+} from '../infra/cdk/handler-bundles';
+import { HANDLER_BUNDLING } from '../infra/cdk/handler-function';
+import { CipherlineStack } from '../infra/cdk/stack';
+import { ROUTE_TABLE } from '../lambdas/route-table';
+import { NODE22_PATH, REPO_ROOT, installedNode22Version } from '../scripts/node22.mjs';
+
+const GOAL_MS = 100;
+const run = promisify(execFile);
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const RUNS = Number(option('runs') ?? 5);
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Median import time of a module in fresh Node 22 processes, one at a time. */
+async function importMs(file: string, sourceMaps: boolean): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const { stdout } = await run(
+      NODE22_PATH,
+      [
+        ...(sourceMaps ? ['--enable-source-maps'] : []),
+        join(REPO_ROOT, 'scripts/import-probe.mjs'),
+        pathToFileURL(file).href,
+      ],
+      { env: { PATH: process.env.PATH ?? '' } },
+    );
+    times.push((JSON.parse(stdout) as { importMs: number }).importMs);
+  }
+  return median(times);
+}
+
+/** The cloud assembly to measure: given, or synthesized now with real bundling. */
+function assembly(): { dir: string; cleanup: () => void } {
+  const given = option('assembly');
+  if (given) return { dir: given, cleanup: () => undefined };
+  const dir = mkdtempSync(join(tmpdir(), 'bench-lambda-'));
+  console.log('Synthesizing with real bundling (as cdk synth does)...');
+  const app = new App({
+    outdir: dir,
+    builtinCloudFormationValidation: false,
+    context: { 'aws:cdk:enable-asset-metadata': true },
+  });
+  new CipherlineStack(app, 'Cipherline');
+  app.synth();
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Output bytes per package of one handler, bundled with the stack's options plus a metafile. */
+async function composition(entry: string): Promise<[string, number][]> {
+  const { metafile } = await build({
+    entryPoints: [join(REPO_ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: HANDLER_BUNDLING.target,
+    minify: true,
+    mainFields: [...(HANDLER_BUNDLING.mainFields ?? [])],
+    write: false,
+    metafile: true,
+    outfile: 'index.mjs',
+    logLevel: 'silent',
+  });
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs))
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const group = match
+        ? match[1]!.replace(/^(@aws-sdk|@smithy|@aws-crypto)\/.*/, '$1/*')
+        : 'cipherline';
+      bytes.set(group, (bytes.get(group) ?? 0) + bytesInOutput);
+    }
+  return [...bytes].sort((a, b) => b[1] - a[1]);
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+async function main() {
+  const version = installedNode22Version();
+  if (!version) throw new Error('tools/node22 is missing: run npm install.');
+  console.log(
+    `Node ${version}, ${RUNS} fresh processes per figure; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const { dir, cleanup } = assembly();
+  try {
+    const bundles = handlerBundles(dir).sort((a, b) => a.bytes - b.bytes);
+    const empty = join(dir, 'empty.mjs');
+    writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
+    const baseline = { plain: await importMs(empty, false), maps: await importMs(empty, true) };
+    console.log(
+      `\nbaseline (an empty module): ${ms(baseline.plain)}, with source maps ${ms(baseline.maps)}\n`,
+    );
+    console.log(
+      'handler'.padEnd(15) +
+        'bundle'.padStart(9) +
+        'import'.padStart(10) +
+        '× base'.padStart(8) +
+        '+maps'.padStart(10) +
+        '× base'.padStart(8) +
+        '  goal ≤ 100 ms (with maps, as deployed)',
+    );
+    const rows: { bundle: HandlerBundle; plain: number; maps: number }[] = [];
+    for (const bundle of bundles) {
+      const plain = await importMs(bundle.file, false);
+      const maps = await importMs(bundle.file, true);
+      rows.push({ bundle, plain, maps });
+      console.log(
+        bundle.name.padEnd(15) +
+          kb(bundle.bytes).padStart(9) +
+          ms(plain).padStart(10) +
+          `${(plain / baseline.plain).toFixed(1)}×`.padStart(8) +
+          ms(maps).padStart(10) +
+          `${(maps / baseline.maps).toFixed(1)}×`.padStart(8) +
+          `  ${maps <= GOAL_MS ? 'met' : 'MISSED'}${bundle.bytes > HANDLER_BUNDLE_BUDGET_BYTES ? ', over the size budget' : ''}`,
+      );
+    }
+    const missed = rows.filter((r) => r.maps > GOAL_MS).length;
+    console.log(
+      `\n${rows.length - missed} of ${rows.length} handlers import within ${GOAL_MS} ms as deployed (with source maps); ${rows.filter((r) => r.plain <= GOAL_MS).length} without source maps.`,
+    );
+    const biggest = rows.at(-1)!;
+    const entry = Object.entries(ROUTE_TABLE).find(([name]) => name === biggest.bundle.name)?.[1]
+      .entry;
+    if (entry) {
+      console.log(`\nWhat ${biggest.bundle.name}'s bundle is made of (minified bytes):`);
+      for (const [group, bytes] of (await composition(entry)).slice(0, 8))
+        console.log(`  ${group.padEnd(34)}${kb(bytes).padStart(9)}`);
+    }
+    console.log(
+      `\nload average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    cleanup();
+  }
+}
+
+await main();
