@@ -5,12 +5,13 @@
  * (scripts/import-probe.mjs), as the Lambda runtime imports it: plainly, and with
  * `--enable-source-maps` as the functions' NODE_OPTIONS set it. The baseline is an empty module
  * imported the same way in the same run; figures are medians, also given as ratios to it.
- * Goal: at most 100 ms per handler. It ends with what the biggest bundle is made of.
+ * Goal: at most 100 ms per handler. It ends with what the biggest bundle is made of, and what
+ * each part (zod, each SDK client) costs to import alone.
  *
  *   npm run bench:lambda [-- --runs 7] [-- --assembly cdk.out]
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -76,21 +77,28 @@ function assembly(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Output bytes per package of one handler, bundled with the stack's options plus a metafile. */
-async function composition(entry: string): Promise<[string, number][]> {
-  const { metafile } = await build({
-    entryPoints: [join(REPO_ROOT, entry)],
+/** esbuild with the stack's bundling options (infra/cdk/handler-function.ts), plus a metafile. */
+function bundleLikeTheStack(input: { entry: string } | { source: string }, outfile: string) {
+  return build({
+    ...('entry' in input
+      ? { entryPoints: [join(REPO_ROOT, input.entry)] }
+      : { stdin: { contents: input.source, resolveDir: REPO_ROOT, loader: 'ts' as const } }),
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: HANDLER_BUNDLING.target,
     minify: true,
     mainFields: [...(HANDLER_BUNDLING.mainFields ?? [])],
-    write: false,
+    banner: { js: HANDLER_BUNDLING.banner ?? '' },
+    outfile,
     metafile: true,
-    outfile: 'index.mjs',
     logLevel: 'silent',
   });
+}
+
+/** Output bytes per package of one handler. */
+async function composition(entry: string, dir: string): Promise<[string, number][]> {
+  const { metafile } = await bundleLikeTheStack({ entry }, join(dir, 'composition.mjs'));
   const bytes = new Map<string, number>();
   for (const output of Object.values(metafile.outputs))
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
@@ -102,6 +110,19 @@ async function composition(entry: string): Promise<[string, number][]> {
     }
   return [...bytes].sort((a, b) => b[1] - a[1]);
 }
+
+/** The parts a command handler is made of, each bundled alone as the stack bundles a handler. */
+const PARTS: Record<string, string> = {
+  'zod (the frame schemas)':
+    "import { z } from 'zod'; export const s = z.object({ a: z.string() });",
+  'DynamoDB client + lib-dynamodb':
+    "export { DynamoDBClient } from '@aws-sdk/client-dynamodb'; export { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';",
+  'S3 client + presigner':
+    "export { S3Client } from '@aws-sdk/client-s3'; export { getSignedUrl } from '@aws-sdk/s3-request-presigner';",
+  '@connections client':
+    "export { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';",
+  'SQS client': "export { SQSClient } from '@aws-sdk/client-sqs';",
+};
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -115,9 +136,10 @@ async function main() {
       .join(' ')}`,
   );
   const { dir, cleanup } = assembly();
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-lambda-parts-'));
   try {
     const bundles = handlerBundles(dir).sort((a, b) => a.bytes - b.bytes);
-    const empty = join(dir, 'empty.mjs');
+    const empty = join(scratch, 'empty.mjs');
     writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
     const baseline = { plain: await importMs(empty, false), maps: await importMs(empty, true) };
     console.log(
@@ -156,8 +178,19 @@ async function main() {
       .entry;
     if (entry) {
       console.log(`\nWhat ${biggest.bundle.name}'s bundle is made of (minified bytes):`);
-      for (const [group, bytes] of (await composition(entry)).slice(0, 8))
+      for (const [group, bytes] of (await composition(entry, scratch)).slice(0, 8))
         console.log(`  ${group.padEnd(34)}${kb(bytes).padStart(9)}`);
+    }
+    console.log(
+      '\nWhat each part costs alone (bundled and imported the same way, no source maps):',
+    );
+    for (const [part, source] of Object.entries(PARTS)) {
+      const file = join(scratch, `part-${Object.keys(PARTS).indexOf(part)}.mjs`);
+      await bundleLikeTheStack({ source }, file);
+      const plain = await importMs(file, false);
+      console.log(
+        `  ${part.padEnd(34)}${kb(statSync(file).size).padStart(9)}${ms(plain).padStart(10)}${`${(plain / baseline.plain).toFixed(1)}×`.padStart(8)}`,
+      );
     }
     console.log(
       `\nload average at the end ${loadavg()
@@ -166,6 +199,7 @@ async function main() {
     );
   } finally {
     cleanup();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
