@@ -43,9 +43,17 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+interface ImportTime {
+  /** Wall time, as a cold start waits for it. */
+  readonly ms: number;
+  /** CPU time of the importing process: what other load on the machine hardly changes. */
+  readonly cpuMs: number;
+}
+
 /** Median import time of a module in fresh Node 22 processes, one at a time. */
-async function importMs(file: string, sourceMaps: boolean): Promise<number> {
+async function importMs(file: string, sourceMaps: boolean): Promise<ImportTime> {
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const { stdout } = await run(
       NODE22_PATH,
@@ -56,9 +64,11 @@ async function importMs(file: string, sourceMaps: boolean): Promise<number> {
       ],
       { env: { PATH: process.env.PATH ?? '' } },
     );
-    times.push((JSON.parse(stdout) as { importMs: number }).importMs);
+    const result = JSON.parse(stdout) as { importMs: number; cpuMs: number };
+    times.push(result.importMs);
+    cpu.push(result.cpuMs);
   }
-  return median(times);
+  return { ms: median(times), cpuMs: median(cpu) };
 }
 
 /** The cloud assembly to measure: given, or synthesized now with real bundling. */
@@ -78,8 +88,13 @@ function assembly(): { dir: string; cleanup: () => void } {
 }
 
 /** esbuild with the stack's bundling options (infra/cdk/handler-function.ts), plus a metafile. */
-function bundleLikeTheStack(input: { entry: string } | { source: string }, outfile: string) {
+function bundleLikeTheStack(
+  input: { entry: string } | { source: string },
+  outfile: string,
+  external: string[] = [],
+) {
   return build({
+    external,
     ...('entry' in input
       ? { entryPoints: [join(REPO_ROOT, input.entry)] }
       : { stdin: { contents: input.source, resolveDir: REPO_ROOT, loader: 'ts' as const } }),
@@ -142,36 +157,32 @@ async function main() {
     const empty = join(scratch, 'empty.mjs');
     writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
     const baseline = { plain: await importMs(empty, false), maps: await importMs(empty, true) };
+    const show = (t: ImportTime, base: ImportTime) =>
+      `${ms(t.ms).padStart(10)}${ms(t.cpuMs).padStart(10)}${`${(t.cpuMs / base.cpuMs).toFixed(0)}×`.padStart(7)}`;
     console.log(
-      `\nbaseline (an empty module): ${ms(baseline.plain)}, with source maps ${ms(baseline.maps)}\n`,
+      `\nbaseline, an empty module: ${ms(baseline.plain.ms)} wall / ${ms(baseline.plain.cpuMs)} CPU; with source maps ${ms(baseline.maps.ms)} / ${ms(baseline.maps.cpuMs)}`,
     );
     console.log(
-      'handler'.padEnd(15) +
-        'bundle'.padStart(9) +
-        'import'.padStart(10) +
-        '× base'.padStart(8) +
-        '+maps'.padStart(10) +
-        '× base'.padStart(8) +
-        '  goal ≤ 100 ms (with maps, as deployed)',
+      '(wall: what a cold start waits; CPU: the importing process alone, hardly moved by other load; × base: CPU ratio to the empty module)\n',
     );
-    const rows: { bundle: HandlerBundle; plain: number; maps: number }[] = [];
+    console.log(
+      `${'handler'.padEnd(15)}${'bundle'.padStart(8)}${'wall'.padStart(10)}${'CPU'.padStart(10)}${'× base'.padStart(7)}  |  with --enable-source-maps (as deployed)  goal ≤ ${GOAL_MS} ms`,
+    );
+    const rows: { bundle: HandlerBundle; plain: ImportTime; maps: ImportTime }[] = [];
     for (const bundle of bundles) {
       const plain = await importMs(bundle.file, false);
       const maps = await importMs(bundle.file, true);
       rows.push({ bundle, plain, maps });
+      const verdict = maps.ms <= GOAL_MS ? 'met' : 'missed';
+      const budget = bundle.bytes > HANDLER_BUNDLE_BUDGET_BYTES ? ', over the size budget' : '';
       console.log(
-        bundle.name.padEnd(15) +
-          kb(bundle.bytes).padStart(9) +
-          ms(plain).padStart(10) +
-          `${(plain / baseline.plain).toFixed(1)}×`.padStart(8) +
-          ms(maps).padStart(10) +
-          `${(maps / baseline.maps).toFixed(1)}×`.padStart(8) +
-          `  ${maps <= GOAL_MS ? 'met' : 'MISSED'}${bundle.bytes > HANDLER_BUNDLE_BUDGET_BYTES ? ', over the size budget' : ''}`,
+        `${bundle.name.padEnd(15)}${kb(bundle.bytes).padStart(8)}${show(plain, baseline.plain)}  |${show(maps, baseline.maps)}  ${verdict}${budget}`,
       );
     }
-    const missed = rows.filter((r) => r.maps > GOAL_MS).length;
+    const within = (pick: (r: (typeof rows)[number]) => number) =>
+      rows.filter((r) => pick(r) <= GOAL_MS).length;
     console.log(
-      `\n${rows.length - missed} of ${rows.length} handlers import within ${GOAL_MS} ms as deployed (with source maps); ${rows.filter((r) => r.plain <= GOAL_MS).length} without source maps.`,
+      `\nWithin ${GOAL_MS} ms of wall time as deployed (source maps): ${within((r) => r.maps.ms)} of ${rows.length}; without source maps: ${within((r) => r.plain.ms)}. In CPU time: ${within((r) => r.maps.cpuMs)} and ${within((r) => r.plain.cpuMs)}.`,
     );
     const biggest = rows.at(-1)!;
     const entry = Object.entries(ROUTE_TABLE).find(([name]) => name === biggest.bundle.name)?.[1]
@@ -189,9 +200,19 @@ async function main() {
       await bundleLikeTheStack({ source }, file);
       const plain = await importMs(file, false);
       console.log(
-        `  ${part.padEnd(34)}${kb(statSync(file).size).padStart(9)}${ms(plain).padStart(10)}${`${(plain / baseline.plain).toFixed(1)}×`.padStart(8)}`,
+        `  ${part.padEnd(34)}${kb(statSync(file).size).padStart(9)}${show(plain, baseline.plain)}`,
       );
     }
+    // The alternative to bundling the SDK: leave it to the runtime's node_modules (CDK's default).
+    // The bundle must sit where node_modules resolves, as the runtime's SDK does for a handler.
+    const unbundledDir = join(REPO_ROOT, 'node_modules', '.cache', 'bench-lambda');
+    const unbundled = join(unbundledDir, 'send-sdk-external.mjs');
+    await bundleLikeTheStack({ entry: ROUTE_TABLE.send.entry }, unbundled, ['@aws-sdk/*']);
+    const external = await importMs(unbundled, false);
+    console.log(
+      `  ${'send, SDK from node_modules'.padEnd(34)}${kb(statSync(unbundled).size).padStart(9)}${show(external, baseline.plain)}`,
+    );
+    rmSync(unbundledDir, { recursive: true, force: true });
     console.log(
       `\nload average at the end ${loadavg()
         .map((l) => l.toFixed(2))
