@@ -1,98 +1,217 @@
 /**
- * What each route needs: its handler file and its grants. Keyed by every RouteKey, so adding a
- * command to protocol/routes.ts without a handler here fails to compile. The CDK stack makes one
- * Lambda per entry with exactly these grants; the local gateway imports the same handler files.
+ * What each route needs: its handler file and its grants (the format is ./route-grants.ts).
+ * Keyed by every RouteKey, so adding a command to protocol/routes.ts without a handler here fails
+ * to compile. The CDK stack makes one Lambda per entry with exactly these grants; the local stack
+ * runs the same handler files and refuses every AWS call these grants do not cover.
+ *
+ * The grants are derived from what the code calls: each fragment below names the store methods
+ * (lambdas/stores/) behind its actions, and a route is the union of the fragments its core uses.
  */
 import type { RouteKey } from '../protocol/routes';
-import { BLOB_BUCKET, TABLES, type TableName } from '../infra/resources';
+import type { TableName } from '../infra/resources';
+import type { FunctionGrants, IndexAction, ItemAction, TableGrants } from './route-grants';
 
-export interface RouteSpec {
+export interface RouteSpec extends FunctionGrants {
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
-  /** Tables the function reads only, and tables it reads and writes. */
-  readonly reads: readonly TableName[];
-  readonly writes: readonly TableName[];
-  /** Blob bucket access, if any. */
-  readonly bucket?: 'read' | 'read-write';
-  /** Whether the function pushes to (or closes) connections through @connections. */
-  readonly pushes: boolean;
-  /** Whether it schedules unbound-connection checks on the delay queue. */
-  readonly schedulesUnboundChecks?: boolean;
 }
 
-const spec = (name: string, rest: Partial<Omit<RouteSpec, 'entry'>> = {}): RouteSpec => ({
+/** The union of table grants: every action any of them names, per table and per index. */
+export function allOf(...parts: TableGrants[]): TableGrants {
+  const merged: Record<string, { items: Set<ItemAction>; indexes: Map<string, Set<IndexAction>> }> =
+    {};
+  for (const part of parts)
+    for (const [table, grant] of Object.entries(part)) {
+      if (!grant) continue;
+      const into = (merged[table] ??= { items: new Set(), indexes: new Map() });
+      for (const action of grant.items) into.items.add(action);
+      for (const [index, actions] of Object.entries(grant.indexes ?? {}) as [
+        string,
+        readonly IndexAction[],
+      ][]) {
+        const set = into.indexes.get(index) ?? new Set<IndexAction>();
+        for (const action of actions) set.add(action);
+        into.indexes.set(index, set);
+      }
+    }
+  const tables: Record<string, unknown> = {};
+  for (const [table, { items, indexes }] of Object.entries(merged))
+    tables[table as TableName] = {
+      items: [...items].sort(),
+      ...(indexes.size > 0 && {
+        indexes: Object.fromEntries([...indexes].map(([index, set]) => [index, [...set].sort()])),
+      }),
+    };
+  return tables as TableGrants;
+}
+
+// Fragments, each named after the code path that needs it.
+
+/** requireUser → ConnectionStore.get. */
+const signedIn: TableGrants = { connections: { items: ['GetItem'] } };
+/** assertWithinRate → CounterStore.increment (UpdateItem; DeleteItem resets an expired window). */
+const rateLimited: TableGrants = { counters: { items: ['UpdateItem', 'DeleteItem'] } };
+/** pushToUser → ConnectionStore.listForUser (the byUser index), and remove after a 410. */
+const pushesToUsers: TableGrants = {
+  connections: { items: ['DeleteItem'], indexes: { byUser: ['Query'] } },
+};
+/**
+ * InboxStore.append: the counter (UpdateItem), the message-id claim (PutItem; GetItem and
+ * UpdateItem when a retry lost it), the item (PutItem) and the lost claim's item (GetItem).
+ */
+const appendsToInbox: TableGrants = {
+  counters: { items: ['UpdateItem', 'PutItem', 'GetItem'] },
+  inbox: { items: ['PutItem', 'GetItem'] },
+};
+/** inboxEvent → GroupMessageStore.getMessage and GroupStore.getEpoch. */
+const resolvesGroupItems: TableGrants = { groupKeys: { items: ['GetItem'] } };
+/** pushInboxPage → InboxStore.after, then inboxEvent. */
+const pushesInboxPages = allOf({ inbox: { items: ['Query'] } }, resolvesGroupItems);
+/** bindConnection: ConnectionStore.bind, CounterStore.getCursor, InboxStore.countAfter, a page. */
+const bindsConnection = allOf(
+  { connections: { items: ['PutItem'] }, counters: { items: ['GetItem'] } },
+  { inbox: { items: ['Query'] } },
+  pushesInboxPages,
+);
+/** openSession: SessionStore.create, then bindConnection. */
+const opensSession = allOf({ sessions: { items: ['PutItem'] } }, bindsConnection);
+/** requireGroup / requireGroupMember → GroupStore.get. */
+const readsGroup: TableGrants = { groups: { items: ['GetItem'] } };
+/** memberBundles → UserStore.get per member; membersReply also reads the current epoch. */
+const describesMembers = allOf({ users: { items: ['GetItem'] } }, resolvesGroupItems);
+/**
+ * fanOutToGroup: the group, the body (GroupMessageStore put/get/recordSeqs/moveSeqs), sequence
+ * numbers (GroupInboxStore.allocateSeqs), missing pointers (BatchGetItem), the pointers
+ * (BatchWriteItem), then pushes.
+ */
+const fansOutToGroup = allOf(
+  readsGroup,
+  { groupKeys: { items: ['PutItem', 'GetItem', 'UpdateItem'] } },
+  { counters: { items: ['UpdateItem'] } },
+  { inbox: { items: ['BatchGetItem', 'BatchWriteItem'] } },
+  pushesToUsers,
+);
+/** sendableBlob → BlobStore.get; BlobStore.grant → BatchWriteItem. */
+const grantsBlobs: TableGrants = { blobs: { items: ['GetItem', 'BatchWriteItem'] } };
+/** sendToUser: the recipient (UserStore.get), the rate limit, the inbox, the pushes. */
+const sendsToUser = allOf(
+  signedIn,
+  rateLimited,
+  { users: { items: ['GetItem'] } },
+  appendsToInbox,
+  pushesToUsers,
+);
+
+const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => ({
   entry: `lambdas/handlers/${name}.ts`,
-  reads: [],
-  writes: [],
+  tables: {},
   pushes: false,
-  ...rest,
+  closesConnections: false,
+  schedulesUnboundChecks: false,
+  ...grants,
 });
 
 export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   $connect: spec('connect', { schedulesUnboundChecks: true }),
-  $disconnect: spec('disconnect', { writes: ['connections'] }),
+  $disconnect: spec('disconnect', { tables: { connections: { items: ['DeleteItem'] } } }),
   $default: spec('default'),
-  ping: spec('ping', { reads: ['connections'], pushes: true }),
+  ping: spec('ping', { tables: signedIn, pushes: true }),
   signup: spec('signup', {
-    reads: ['inbox', 'groupKeys'],
-    writes: ['users', 'sessions', 'connections', 'counters'],
+    tables: allOf({ users: { items: ['PutItem'] } }, opensSession),
     pushes: true,
   }),
   signin: spec('signin', {
-    reads: ['users', 'inbox', 'groupKeys'],
-    writes: ['sessions', 'connections', 'counters'],
+    // Back-off counters: read before scrypt, incremented on failure, cleared on success.
+    tables: allOf(
+      { users: { items: ['GetItem'] } },
+      { counters: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] } },
+      opensSession,
+    ),
     pushes: true,
   }),
   resume: spec('resume', {
-    reads: ['sessions', 'counters', 'inbox', 'groupKeys'],
-    writes: ['connections'],
+    tables: allOf({ sessions: { items: ['GetItem'] } }, bindsConnection),
     pushes: true,
   }),
-  keys: spec('keys', { reads: ['connections'], writes: ['users'] }),
-  send: spec('send', {
-    reads: ['users'],
-    writes: ['connections', 'inbox', 'counters'],
-    pushes: true,
+  // publish and put-backup update the user item; fetch and get-backup read it.
+  keys: spec('keys', {
+    tables: allOf(signedIn, { users: { items: ['GetItem', 'UpdateItem'] } }),
   }),
+  send: spec('send', { tables: sendsToUser, pushes: true }),
   ack: spec('ack', {
-    reads: ['groupKeys'],
-    // Receipts go into the senders' inboxes; a gone connection's row is deleted.
-    writes: ['connections', 'inbox', 'counters'],
+    // The device cursor (getCursor, advanceCursor), the items it covers, receipts, next page.
+    tables: allOf(
+      signedIn,
+      { counters: { items: ['GetItem', 'UpdateItem'] }, inbox: { items: ['Query'] } },
+      appendsToInbox,
+      pushesToUsers,
+      pushesInboxPages,
+    ),
     pushes: true,
   }),
-  // Groups (lambdas/core/groups.ts). Catch-up reads groupKeys: group message bodies and statements.
-  create: spec('create', { reads: ['connections'], writes: ['groups', 'members', 'counters'] }),
+  create: spec('create', {
+    tables: allOf(signedIn, rateLimited, {
+      groups: { items: ['PutItem'] },
+      members: { items: ['PutItem'] },
+    }),
+  }),
   join: spec('join', {
-    reads: ['users', 'groupKeys'],
-    writes: ['groups', 'members', 'counters', 'connections'],
+    // create-or-addMember on the group item, the membership row, the reply, member-joined pushes.
+    tables: allOf(
+      signedIn,
+      rateLimited,
+      { groups: { items: ['PutItem', 'GetItem', 'UpdateItem'] }, members: { items: ['PutItem'] } },
+      describesMembers,
+      pushesToUsers,
+    ),
     pushes: true,
   }),
-  leave: spec('leave', { writes: ['groups', 'members', 'connections'], pushes: true }),
-  list: spec('list', { reads: ['connections', 'groups', 'members'] }),
-  members: spec('members', { reads: ['connections', 'groups', 'users', 'groupKeys'] }),
+  leave: spec('leave', {
+    tables: allOf(
+      signedIn,
+      { groups: { items: ['UpdateItem', 'GetItem'] }, members: { items: ['DeleteItem'] } },
+      pushesToUsers,
+    ),
+    pushes: true,
+  }),
+  // listAll is the one Scan; listMine queries the membership rows, counts batch-reads groups.
+  list: spec('list', {
+    tables: allOf(signedIn, {
+      groups: { items: ['Scan', 'BatchGetItem'] },
+      members: { items: ['Query'] },
+    }),
+  }),
+  members: spec('members', { tables: allOf(signedIn, readsGroup, describesMembers) }),
   sharekey: spec('sharekey', {
-    writes: ['groups', 'groupKeys', 'inbox', 'counters', 'connections'],
+    // store: claimEpoch, putEpoch, putKeyShare/getKeyShare, inbox, pushes; fetch: keySharesFor.
+    tables: allOf(
+      signedIn,
+      readsGroup,
+      { groups: { items: ['UpdateItem'] } },
+      { groupKeys: { items: ['PutItem', 'GetItem', 'Query'] } },
+      appendsToInbox,
+      pushesToUsers,
+    ),
     pushes: true,
   }),
   sendgroup: spec('sendgroup', {
-    reads: ['groups'],
-    writes: ['groupKeys', 'inbox', 'counters', 'connections'],
+    tables: allOf(signedIn, rateLimited, fansOutToGroup),
     pushes: true,
   }),
   upload: spec('upload', {
-    reads: ['connections'],
-    writes: ['blobs', 'counters'],
-    bucket: 'read-write',
+    // BlobStore.create/get/markCompleted/remove; S3 multipart, presigned PUTs, HEAD, delete.
+    tables: allOf(signedIn, rateLimited, {
+      blobs: { items: ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'] },
+    }),
+    bucket: { objects: ['PutObject', 'GetObject', 'DeleteObject'], listsBlobs: true },
   }),
-  download: spec('download', { reads: ['connections', 'blobs'], bucket: 'read' }),
-  sendfile: spec('sendfile', {
-    reads: ['users'],
-    writes: ['connections', 'inbox', 'counters', 'blobs'],
-    pushes: true,
+  download: spec('download', {
+    tables: allOf(signedIn, { blobs: { items: ['GetItem'] } }),
+    bucket: { objects: ['GetObject'] },
   }),
+  sendfile: spec('sendfile', { tables: allOf(sendsToUser, grantsBlobs), pushes: true }),
   sendgroupfile: spec('sendgroupfile', {
-    reads: ['groups'],
-    writes: ['groupKeys', 'inbox', 'counters', 'connections', 'blobs'],
+    tables: allOf(signedIn, rateLimited, grantsBlobs, fansOutToGroup),
     pushes: true,
   }),
 };
@@ -100,14 +219,15 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
 /** Functions that no WebSocket route invokes: each is fed by the queue its key names. */
 export const BACKGROUND_FUNCTIONS = {
   /** Closes connections still unbound after the grace period (lambdas/core/unbound.ts). */
-  reapUnbound: spec('reap-unbound', { reads: ['connections'], pushes: true }),
+  // closeIfUnbound reads the connection (ConnectionStore.get), then closes it through @connections.
+  reapUnbound: spec('reap-unbound', {
+    tables: { connections: { items: ['GetItem'] } },
+    closesConnections: true,
+  }),
 } as const satisfies Record<string, RouteSpec>;
 
-/** The table and bucket variables a function with this spec is given (see lambdas/runtime/env.ts). */
-export function grantedEnvironmentNames(spec: RouteSpec): ReadonlySet<string> {
-  const names = new Set<string>(
-    [...spec.reads, ...spec.writes].map((table) => TABLES[table].envVar),
-  );
-  if (spec.bucket) names.add(BLOB_BUCKET.envVar);
-  return names;
-}
+/** Every function the stack makes: the routes, then the background functions. */
+export const ALL_FUNCTION_SPECS: readonly (readonly [string, RouteSpec])[] = [
+  ...Object.entries(ROUTE_TABLE),
+  ...Object.entries(BACKGROUND_FUNCTIONS),
+];

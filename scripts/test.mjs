@@ -1,13 +1,30 @@
 #!/usr/bin/env node
 /**
  * `npm test`: lint, typecheck, then every vitest suite (unit, integration on the local stack,
- * CDK, browser). Browser suites need Chromium: installed here with apt when we are root,
- * otherwise we stop and say what to install. Ends with one plain summary line.
+ * CDK, browser), then the handler and local-cloud suites once more on Node 22, the Lambda
+ * runtime's major version (tools/node22). Browser suites need Chromium: installed here with apt
+ * when we are root, otherwise we stop and say what to install. Ends with one plain summary line.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE22_PATH, NODE22_VERSION, REPO_ROOT, installedNode22Version } from './node22.mjs';
+
+/**
+ * What runs again on Node 22: everything that executes handler code or the local cloud. Not the
+ * start command's test (it starts `npm start`, which runs on the development Node anyway), nor
+ * the CDK, client and browser suites (no handler code runs in them; the bundle test imports
+ * every bundle in Node 22 itself).
+ */
+const NODE22_SUITES = [
+  'test/server',
+  'test/lambdas',
+  'test/local/gateway.conformance.test.ts',
+  'test/local/ping.test.ts',
+  'test/local/sample-events.test.ts',
+  'test/local/stack.test.ts',
+];
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -55,31 +72,53 @@ if (!ensureChromium()) {
 }
 
 const reportDir = mkdtempSync(join(tmpdir(), 'cipherline-vitest-'));
-const reportFile = join(reportDir, 'report.json');
+const reportArgs = (name) => [
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(reportDir, name)}`,
+];
+const testEnv = { ...process.env, CHROMIUM_PATH: chromiumPath };
 steps.push([
   'tests',
+  run('tests (vitest)', 'npx', ['vitest', 'run', ...reportArgs('report.json')], { env: testEnv }),
+]);
+
+if (installedNode22Version() !== `v${NODE22_VERSION}`)
+  run('install Node 22 (tools/node22)', process.execPath, [
+    join(REPO_ROOT, 'scripts/install-node22.mjs'),
+  ]);
+steps.push([
+  'tests on Node 22',
   run(
-    'tests (vitest)',
-    'npx',
-    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`],
-    { env: { ...process.env, CHROMIUM_PATH: chromiumPath } },
+    `tests on Node ${NODE22_VERSION}: handler and local-cloud suites (vitest)`,
+    NODE22_PATH,
+    [
+      join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      ...NODE22_SUITES,
+      ...reportArgs('node22.json'),
+    ],
+    { env: { ...testEnv, CIPHERLINE_EXPECT_NODE_MAJOR: '22' } },
   ),
 ]);
 
 let passed = 0;
 let failedTests = 0;
-if (existsSync(reportFile)) {
+for (const name of ['report.json', 'node22.json']) {
+  const reportFile = join(reportDir, name);
+  if (!existsSync(reportFile)) continue;
   const report = JSON.parse(readFileSync(reportFile, 'utf8'));
-  passed = report.numPassedTests;
-  failedTests = report.numFailedTests;
+  passed += report.numPassedTests;
+  failedTests += report.numFailedTests;
 }
 rmSync(reportDir, { recursive: true, force: true });
 const failedSteps = steps.filter(([, ok]) => !ok).map(([name]) => name);
-// A failed lint or typecheck step, or a suite that failed with no failing test (it did not load), counts once.
+// A failed lint or typecheck step, or a test step that failed with no failing test (a suite did not load), counts once.
+const testSteps = ['tests', 'tests on Node 22'];
 const failed =
-  failedTests + failedSteps.filter((name) => name !== 'tests' || failedTests === 0).length;
+  failedTests + failedSteps.filter((name) => !testSteps.includes(name) || failedTests === 0).length;
 console.log(
-  `\n${failedSteps.length ? `Failed steps: ${failedSteps.join(', ')}` : 'All steps passed: lint, typecheck, tests'}`,
+  `\n${failedSteps.length ? `Failed steps: ${failedSteps.join(', ')}` : 'All steps passed: lint, typecheck, tests, tests on Node 22'}`,
 );
 console.log(`Summary: ${passed} passed, ${failed} failed`);
 process.exit(failedSteps.length ? 1 : 0);

@@ -1,4 +1,8 @@
-/** The tables and the blob bucket, built from the shared definitions in infra/resources.ts. */
+/**
+ * The tables and the blob bucket, built from the shared definitions in infra/resources.ts. They
+ * hold every account and undelivered message, so they outlive the stack unless `retainData` is
+ * false (a development stack): `cdk destroy` then deletes them, emptying the bucket first.
+ */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
 import {
@@ -21,12 +25,17 @@ const attribute = (key: KeyAttribute): Attribute => ({
         : AttributeType.BINARY,
 });
 
+export interface DataStoresProps {
+  readonly retainData: boolean;
+}
+
 export class DataStores extends Construct {
   readonly tables = {} as Record<TableName, TableV2>;
   readonly blobBucket: Bucket;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: DataStoresProps) {
     super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     for (const name of TABLE_NAMES) {
       const def = TABLES[name];
       this.tables[name] = new TableV2(this, `${name[0]!.toUpperCase()}${name.slice(1)}Table`, {
@@ -42,7 +51,7 @@ export class DataStores extends Construct {
         }),
         billing: Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy,
       });
     }
 
@@ -69,7 +78,9 @@ export class DataStores extends Construct {
           ),
         },
       ],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
+      // A bucket with objects cannot be deleted: a custom resource empties it first.
+      autoDeleteObjects: !props.retainData,
     });
   }
 }

@@ -7,18 +7,15 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import S3rver from 's3rver';
 import type { Context, SQSEvent } from 'aws-lambda';
-import {
-  BACKGROUND_FUNCTIONS,
-  ROUTE_TABLE,
-  grantedEnvironmentNames,
-  type RouteSpec,
-} from '../../lambdas/route-table';
-import { ENDPOINT_ENV, withGrantedEnvironment } from '../../lambdas/runtime/env';
+import { BACKGROUND_FUNCTIONS, ROUTE_TABLE, type RouteSpec } from '../../lambdas/route-table';
+import { grantedEnvironmentNames } from '../../lambdas/route-grants';
+import { ENDPOINT_ENV, withLocalAccess } from '../../lambdas/runtime/env';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
 import { LOCAL_BUCKET_NAME } from '../resources';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
+import { localFunctionAccess } from './access-guard';
 import { corsXml, createMissingTables } from './bootstrap';
 import { lockDataFolder } from './data-lock';
 import { startDynamoThread } from './dynamo-thread';
@@ -71,19 +68,23 @@ async function importHandler<T>(entry: string): Promise<T> {
   return module.handler;
 }
 
-/** A handler that sees only the table and bucket variables its spec grants, as in AWS. */
-async function importGrantedHandler<E, R>(
+/**
+ * A handler that sees only the table and bucket variables its spec grants and may make only the
+ * AWS calls its grants allow, as in AWS (./access-guard.ts).
+ */
+export async function importGrantedHandler<E, R>(
+  name: string,
   spec: RouteSpec,
 ): Promise<(event: E, context: Context) => Promise<R>> {
   const handler = await importHandler<(event: E, context: Context) => Promise<R>>(spec.entry);
-  const granted = grantedEnvironmentNames(spec);
-  return (event, context) => handler(event, withGrantedEnvironment(context, granted));
+  const access = localFunctionAccess(name, spec, grantedEnvironmentNames(spec));
+  return (event, context) => handler(event, withLocalAccess(context, access));
 }
 
 export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
   const handlers = new Map<string, LambdaHandler>();
   for (const [route, spec] of Object.entries(ROUTE_TABLE) as [RouteKey, RouteSpec][]) {
-    handlers.set(route, (await importGrantedHandler(spec)) as LambdaHandler);
+    handlers.set(route, (await importGrantedHandler(route, spec)) as LambdaHandler);
   }
   return handlers;
 }
@@ -123,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The SQS delay queue's stand-in feeds the same background handler as in AWS.
     const reapUnbound = await importGrantedHandler<SQSEvent, void>(
+      'reapUnbound',
       BACKGROUND_FUNCTIONS.reapUnbound,
     );
     const unboundQueue = new InProcessDelayQueue((event) =>

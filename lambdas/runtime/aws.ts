@@ -25,42 +25,52 @@ export function makeS3Client(endpoint = process.env[ENDPOINT_ENV.s3]): S3Client 
   return new S3Client(endpoint ? { endpoint, forcePathStyle: true, ...checksums } : checksums);
 }
 
-let documentClient: DynamoDBDocumentClient | undefined;
-let lowLevelClient: DynamoDBClient | undefined;
-let s3Client: S3Client | undefined;
-let s3SigningClient: S3Client | undefined;
-
-export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(makeDynamoClient(), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return documentClient;
+/** The clients a function's stores use; the local stack guards each with its grants (./env.ts). */
+export interface AwsClients {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly dynamoLowLevel: DynamoDBClient;
+  readonly s3: S3Client;
+  /**
+   * Signs presigned URLs, which must name the endpoint the *browser* reaches: the S3 endpoint
+   * itself, except locally when a phone reaches S3 through the web server's HTTPS proxy
+   * (`S3_PUBLIC_ENDPOINT`, set by `npm start -- --https`). Signing makes no request.
+   */
+  readonly s3Signer: S3Client;
 }
 
 /**
- * The low-level client with its middleware stack resolved once per command type
- * (`cacheMiddleware`), for the calls made per recipient of a delivery: about a fifth less CPU
- * per call than the DocumentClient (`npx tsx bench/sdk-overhead.ts`). lib-dynamodb refuses
- * `cacheMiddleware`, hence a client of its own; its callers marshal items themselves.
+ * Clients made on first use (cold start), each passed through `prepare` before its first call.
+ * `dynamoLowLevel` has its middleware stack resolved once per command type (`cacheMiddleware`),
+ * for the calls made per recipient of a delivery: about a fifth less CPU per call than the
+ * DocumentClient (`npx tsx bench/sdk-overhead.ts`). lib-dynamodb refuses `cacheMiddleware`,
+ * hence a client of its own; its callers marshal items themselves.
  */
-export function dynamoLowLevel(): DynamoDBClient {
-  lowLevelClient ??= makeDynamoClient(undefined, { cacheMiddleware: true });
-  return lowLevelClient;
+export function lazyClients(
+  prepare: <C extends DynamoDBClient | S3Client>(client: C) => C = (c) => c,
+): AwsClients {
+  let documentClient: DynamoDBDocumentClient | undefined;
+  let lowLevelClient: DynamoDBClient | undefined;
+  let s3Client: S3Client | undefined;
+  let s3SigningClient: S3Client | undefined;
+  return {
+    get dynamo() {
+      return (documentClient ??= DynamoDBDocumentClient.from(prepare(makeDynamoClient()), {
+        marshallOptions: { removeUndefinedValues: true },
+      }));
+    },
+    get dynamoLowLevel() {
+      return (lowLevelClient ??= prepare(makeDynamoClient(undefined, { cacheMiddleware: true })));
+    },
+    get s3() {
+      return (s3Client ??= prepare(makeS3Client()));
+    },
+    get s3Signer() {
+      const publicEndpoint = process.env[ENDPOINT_ENV.s3Public];
+      if (!publicEndpoint) return this.s3;
+      return (s3SigningClient ??= prepare(makeS3Client(publicEndpoint)));
+    },
+  };
 }
 
-export function s3(): S3Client {
-  s3Client ??= makeS3Client();
-  return s3Client;
-}
-
-/**
- * The client that signs presigned URLs: they must name the endpoint the *browser* reaches. That
- * is the S3 endpoint itself, except locally when a phone reaches S3 through the web server's
- * HTTPS proxy (`S3_PUBLIC_ENDPOINT`, set by `npm start -- --https`). Signing makes no request.
- */
-export function s3Signer(): S3Client {
-  const publicEndpoint = process.env[ENDPOINT_ENV.s3Public];
-  if (!publicEndpoint) return s3();
-  s3SigningClient ??= makeS3Client(publicEndpoint);
-  return s3SigningClient;
-}
+/** This process's clients, as in AWS, where a process is one function. */
+export const processClients: AwsClients = lazyClients();

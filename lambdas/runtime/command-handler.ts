@@ -27,7 +27,7 @@ export function commandHandler<S extends z.ZodType<{ id: string }>>(
       const raw = parseJson(event.body ?? '');
       replyTo = frameIdOf(raw);
       const frame = parseWith(schema, raw);
-      const body = await core(serverDeps(lambdaContext), frame, routeContext(event));
+      const body = await core(serverDeps(lambdaContext), frame, routeContext(event, lambdaContext));
       return replyResult(ok(frame.id, body));
     } catch (error) {
       return failureReply(route, event, error, replyTo);

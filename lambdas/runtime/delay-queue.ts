@@ -4,6 +4,7 @@
  * in-process stand-in that invokes the same handler with an SQS-shaped event after the delay.
  */
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalFunctionAccess } from './env';
 
 export interface UnboundCheck {
   readonly connectionId: string;
@@ -41,9 +42,13 @@ export function useInProcessDelayQueue(queue: DelayQueue | undefined): void {
   inProcessQueue = queue;
 }
 
-export function delayQueue(): DelayQueue {
+/** The queue; locally, `access` (the invocation's grants) must allow sending to it. */
+export function delayQueue(access?: LocalFunctionAccess): DelayQueue {
   const url = process.env[UNBOUND_QUEUE_ENV];
   if (url) return (sqsQueue ??= new SqsDelayQueue(url));
-  if (inProcessQueue) return inProcessQueue;
+  if (inProcessQueue) {
+    access?.check('sqs', 'SendMessage');
+    return inProcessQueue;
+  }
   throw new Error(`Missing environment variable ${UNBOUND_QUEUE_ENV}`);
 }

@@ -21,9 +21,9 @@ import type {
   SessionStore,
   UserStore,
 } from '../stores/ports';
-import { dynamo, dynamoLowLevel, s3, s3Signer } from './aws';
+import { lazyClients, processClients, type AwsClients } from './aws';
 import type { TableName } from '../../infra/resources';
-import { bucketName, grantedNamesOf, tableName, type GrantedNames } from './env';
+import { bucketName, localAccessOf, tableName, type LocalFunctionAccess } from './env';
 
 export interface ServerDeps {
   readonly users: UserStore;
@@ -41,15 +41,19 @@ export interface ServerDeps {
 
 /**
  * Table names are resolved on every access (cheap), so a function that touches a table it was
- * not granted fails the same way locally as in AWS; the stores themselves are made once.
+ * not granted fails the same way locally as in AWS; the stores themselves are made once. Locally
+ * each function has its own SDK clients, guarded by its grants (./env.ts).
  */
 class EnvironmentDeps implements ServerDeps {
   private cache = new Map<string, unknown>();
+  private readonly clients: AwsClients;
 
-  constructor(private readonly granted: GrantedNames) {}
+  constructor(private readonly access: LocalFunctionAccess | undefined) {
+    this.clients = access ? lazyClients((client) => access.guard(client)) : processClients;
+  }
 
   private table(table: TableName): string {
-    return tableName(table, this.granted);
+    return tableName(table, this.access?.environmentNames);
   }
 
   private once<T>(key: string, make: () => T): T {
@@ -59,57 +63,63 @@ class EnvironmentDeps implements ServerDeps {
 
   get users() {
     const table = this.table('users');
-    return this.once(`users:${table}`, () => new DynamoUserStore(dynamo(), table));
+    return this.once(`users:${table}`, () => new DynamoUserStore(this.clients.dynamo, table));
   }
   get sessions() {
     const table = this.table('sessions');
-    return this.once(`sessions:${table}`, () => new DynamoSessionStore(dynamo(), table));
+    return this.once(`sessions:${table}`, () => new DynamoSessionStore(this.clients.dynamo, table));
   }
   get connections() {
     const table = this.table('connections');
     return this.once(
       `connections:${table}`,
-      () => new DynamoConnectionStore(dynamoLowLevel(), table),
+      () => new DynamoConnectionStore(this.clients.dynamoLowLevel, table),
     );
   }
   get inbox() {
     const [inbox, counters] = [this.table('inbox'), this.table('counters')];
     return this.once(
       `inbox:${inbox}`,
-      () => new DynamoInboxStore(dynamo(), dynamoLowLevel(), inbox, counters),
+      () => new DynamoInboxStore(this.clients.dynamo, this.clients.dynamoLowLevel, inbox, counters),
     );
   }
   get counters() {
     const table = this.table('counters');
-    return this.once(`counters:${table}`, () => new DynamoCounterStore(dynamo(), table));
+    return this.once(`counters:${table}`, () => new DynamoCounterStore(this.clients.dynamo, table));
   }
   get blobs() {
     const table = this.table('blobs');
     return this.once(
       `blobs:${table}`,
-      () => new DynamoBlobStore(dynamo(), dynamoLowLevel(), table),
+      () => new DynamoBlobStore(this.clients.dynamo, this.clients.dynamoLowLevel, table),
     );
   }
   get blobObjects() {
-    const bucket = bucketName(this.granted);
+    const bucket = bucketName(this.access?.environmentNames);
     return this.once(
       `blobObjects:${bucket}`,
-      () => new S3BlobObjectStore(s3(), bucket, s3Signer()),
+      () => new S3BlobObjectStore(this.clients.s3, bucket, this.clients.s3Signer),
     );
   }
   get groups() {
     // Resolves each table when it uses it, so the same check applies.
-    return this.once('groups', () => new DynamoGroupStore(dynamo(), (table) => this.table(table)));
+    return this.once(
+      'groups',
+      () => new DynamoGroupStore(this.clients.dynamo, (table) => this.table(table)),
+    );
   }
   get groupMessages() {
     const table = this.table('groupKeys');
-    return this.once(`groupMessages:${table}`, () => new DynamoGroupMessageStore(dynamo(), table));
+    return this.once(
+      `groupMessages:${table}`,
+      () => new DynamoGroupMessageStore(this.clients.dynamo, table),
+    );
   }
   get groupInbox() {
     const [inbox, counters] = [this.table('inbox'), this.table('counters')];
     return this.once(
       `groupInbox:${inbox}`,
-      () => new DynamoGroupInboxStore(dynamoLowLevel(), inbox, counters),
+      () => new DynamoGroupInboxStore(this.clients.dynamoLowLevel, inbox, counters),
     );
   }
   now() {
@@ -118,16 +128,16 @@ class EnvironmentDeps implements ServerDeps {
 }
 
 let processDeps: ServerDeps | undefined;
-const grantedDeps = new WeakMap<ReadonlySet<string>, ServerDeps>();
+const localDeps = new WeakMap<LocalFunctionAccess, ServerDeps>();
 
 /**
  * The stores for this invocation. In AWS, one set per container; locally, one per function, as
- * the local stack marks each invocation's context with its function's grants (./env.ts).
+ * the local stack marks each invocation's context with its function's access (./env.ts).
  */
 export function serverDeps(lambdaContext?: object): ServerDeps {
-  const granted = grantedNamesOf(lambdaContext);
-  if (!granted) return (processDeps ??= new EnvironmentDeps(undefined));
-  let deps = grantedDeps.get(granted);
-  if (!deps) grantedDeps.set(granted, (deps = new EnvironmentDeps(granted)));
+  const access = localAccessOf(lambdaContext);
+  if (!access) return (processDeps ??= new EnvironmentDeps(undefined));
+  let deps = localDeps.get(access);
+  if (!deps) localDeps.set(access, (deps = new EnvironmentDeps(access)));
   return deps;
 }

@@ -1,27 +1,44 @@
 import { TABLES, BLOB_BUCKET, type TableName } from '../../infra/resources';
 
 /**
- * In AWS a function only has the variables of the tables it was granted. The local stack runs
- * every handler in one process with every variable set, so it marks each invocation's Lambda
- * context with the names its function was granted, and `serverDeps(context)` resolves names
- * through that set: a missing grant fails here as it would in AWS. (An AsyncLocalStorage did this
- * before; on Node 20 its promise hooks add 11-15 % to every SDK call's CPU: bench/sdk-overhead.ts.)
+ * In AWS a function only has the variables of the tables it was granted, and IAM refuses every
+ * call its role does not allow. The local stack runs every handler in one process with every
+ * variable set, so it marks each invocation's Lambda context with its function's access
+ * (infra/local/access-guard.ts): `serverDeps(context)` then resolves names through the granted
+ * set and makes that function's own SDK clients, guarded so that an undeclared action fails
+ * locally as it would in AWS. (An AsyncLocalStorage did this before; on Node 20 its promise hooks
+ * add 11-15 % to every SDK call's CPU: bench/sdk-overhead.ts.)
  */
-const GRANTED_NAMES = Symbol('cipherline.grantedEnvironmentNames');
+const LOCAL_ACCESS = Symbol('cipherline.localFunctionAccess');
+
+/** An AWS SDK v3 client, as far as the guard needs to see it. */
+export interface GuardableClient {
+  readonly middlewareStack: object;
+}
+
+/** Local stack only: what the invoked function may touch. */
+export interface LocalFunctionAccess {
+  /** The function's name, for messages. */
+  readonly functionName: string;
+  /** The table and bucket variables the function has in AWS. */
+  readonly environmentNames: ReadonlySet<string>;
+  /** Makes the client refuse, as IAM would, every call the function's grants do not cover. */
+  guard<C extends GuardableClient>(client: C): C;
+  /** The same check for a local stand-in that is no SDK client (the in-process delay queue). */
+  check(service: 'sqs', action: string): void;
+}
 
 /** The names a function may read; undefined means the whole process environment (as in AWS). */
 export type GrantedNames = ReadonlySet<string> | undefined;
 
 /** Local stack only: the invocation's context, marked with what its function was granted. */
-export function withGrantedEnvironment<C extends object>(
-  context: C,
-  names: ReadonlySet<string>,
-): C {
-  return Object.assign(Object.create(context) as C, { [GRANTED_NAMES]: names });
+export function withLocalAccess<C extends object>(context: C, access: LocalFunctionAccess): C {
+  return Object.assign(Object.create(context) as C, { [LOCAL_ACCESS]: access });
 }
 
-export function grantedNamesOf(context: object | undefined): GrantedNames {
-  return (context as { [GRANTED_NAMES]?: ReadonlySet<string> } | undefined)?.[GRANTED_NAMES];
+/** The local stack's mark on this invocation; undefined in AWS. */
+export function localAccessOf(context: object | undefined): LocalFunctionAccess | undefined {
+  return (context as { [LOCAL_ACCESS]?: LocalFunctionAccess } | undefined)?.[LOCAL_ACCESS];
 }
 
 /** The names of this function's tables and bucket, injected by the CDK stack or the local stack. */

@@ -6,21 +6,36 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ServerEvent } from '../../protocol/frames';
-import { ENDPOINT_ENV } from './env';
+import { ENDPOINT_ENV, type LocalFunctionAccess } from './env';
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
+const localClients = new WeakMap<LocalFunctionAccess, Map<string, ApiGatewayManagementApiClient>>();
 
 /** The @connections endpoint: from the environment locally, else derived from the event as AWS documents. */
 export function managementEndpoint(domainName: string, stage: string): string {
-  return process.env[ENDPOINT_ENV.managementApi] ?? `https://${domainName}/${stage}`;
+  // || rather than ??: the SAM template declares the variable empty in AWS (infra/cdk/stack.ts).
+  return process.env[ENDPOINT_ENV.managementApi] || `https://${domainName}/${stage}`;
 }
 
-function clientFor(endpoint: string): ApiGatewayManagementApiClient {
-  let client = clients.get(endpoint);
+/**
+ * The @connections client for an endpoint, made once. Locally each function has its own, guarded
+ * by its grants (./env.ts), so a route that may not push fails as it would in AWS.
+ */
+export function managementClient(
+  endpoint: string,
+  access?: LocalFunctionAccess,
+): ApiGatewayManagementApiClient {
+  let cache = clients;
+  if (access) {
+    cache = localClients.get(access) ?? new Map();
+    localClients.set(access, cache);
+  }
+  let client = cache.get(endpoint);
   if (!client) {
     // Plain commands without per-command middleware: the resolved stack can be reused.
     client = new ApiGatewayManagementApiClient({ endpoint, cacheMiddleware: true });
-    clients.set(endpoint, client);
+    if (access) access.guard(client);
+    cache.set(endpoint, client);
   }
   return client;
 }
@@ -42,7 +57,7 @@ export async function postToConnection(
   endpoint: string,
   connectionId: string,
   event: ServerEvent,
-  client: ApiGatewayManagementApiClient = clientFor(endpoint),
+  client: ApiGatewayManagementApiClient = managementClient(endpoint),
 ): Promise<boolean> {
   const command = new PostToConnectionCommand({
     ConnectionId: connectionId,
@@ -61,9 +76,12 @@ export async function postToConnection(
 }
 
 /** Closes a connection from the server side; a connection already gone is fine. */
-export async function deleteConnection(endpoint: string, connectionId: string): Promise<void> {
+export async function deleteConnection(
+  connectionId: string,
+  client: ApiGatewayManagementApiClient,
+): Promise<void> {
   try {
-    await clientFor(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
   } catch (error) {
     if (!(error instanceof GoneException)) throw error;
   }

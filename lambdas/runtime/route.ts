@@ -9,7 +9,8 @@ import { ProtocolError } from '../../protocol/errors';
 import { errorReply, type Reply, type ServerEvent } from '../../protocol/frames';
 import type { RouteKey } from '../../protocol/routes';
 import { log } from './log';
-import { managementEndpoint, postToConnection } from './management-api';
+import { localAccessOf } from './env';
+import { managementClient, managementEndpoint, postToConnection } from './management-api';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
 export type WebSocketResult = APIGatewayProxyResultV2;
@@ -29,16 +30,18 @@ export interface RouteContext {
   push(event: ServerEvent, connectionId?: string): Promise<boolean>;
 }
 
-export function routeContext(event: WebSocketEvent): RouteContext {
+/** The core's view of this invocation; `lambdaContext` carries the local stack's grants, if any. */
+export function routeContext(event: WebSocketEvent, lambdaContext?: object): RouteContext {
   const { connectionId, requestId, domainName, stage, requestTimeEpoch } = event.requestContext;
   const endpoint = managementEndpoint(domainName, stage);
+  const client = managementClient(endpoint, localAccessOf(lambdaContext));
   const identity = (event.requestContext as { identity?: { sourceIp?: string } }).identity;
   return {
     connectionId,
     requestId,
     sourceIp: identity?.sourceIp ?? 'unknown',
     receivedAt: requestTimeEpoch,
-    push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed),
+    push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed, client),
   };
 }
 

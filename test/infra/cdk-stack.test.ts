@@ -1,30 +1,17 @@
 /** The CDK app synthesizes one Lambda and one route per entry of the shared route list. */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CipherlineStack, constructName } from '../../infra/cdk/stack';
+import { constructName } from '../../infra/cdk/stack';
 import { BACKGROUND_FUNCTIONS, ROUTE_TABLE } from '../../lambdas/route-table';
+import { grantedEnvironmentNames } from '../../lambdas/route-grants';
 import { TABLES, TABLE_NAMES } from '../../infra/resources';
-import { REPO_ROOT } from '../../infra/local/stack';
 import { ALL_ROUTES, COMMAND_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../protocol/routes';
-
-/** Unit tests skip bundling (about 0.5 s per function); one test below bundles for real. */
-function synthesize(bundle: boolean): Template {
-  const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new CipherlineStack(app, 'Test'), {
-    skipCyclicalDependenciesCheck: !bundle,
-  });
-}
+import { synthesizeStack } from '../support/cdk';
 
 const FUNCTION_COUNT = ALL_ROUTES.length + Object.keys(BACKGROUND_FUNCTIONS).length;
 let template: Template;
 beforeAll(() => {
-  template = synthesize(false);
+  ({ template } = synthesizeStack());
 });
 
 type Resource = { Properties: Record<string, unknown> };
@@ -112,19 +99,6 @@ describe('CipherlineStack', () => {
     });
   });
 
-  it('grants @connections access only to functions that push', () => {
-    const pushing = [...Object.values(ROUTE_TABLE), ...Object.values(BACKGROUND_FUNCTIONS)].filter(
-      (spec) => spec.pushes,
-    );
-    const policies = resources('AWS::IAM::Policy').map((p) => JSON.stringify(p.Properties));
-    expect(policies.filter((p) => p.includes('execute-api:ManageConnections'))).toHaveLength(
-      pushing.length,
-    );
-    const disconnect = policies.find((p) => p.includes('DisconnectFunction'));
-    expect(disconnect).toBeDefined();
-    expect(disconnect).not.toContain('execute-api:ManageConnections');
-  });
-
   it('gives each function the table names of exactly the tables it is granted', () => {
     const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
     for (const [route, spec] of [
@@ -136,7 +110,7 @@ describe('CipherlineStack', () => {
         logicalId.startsWith(`${id}Function`),
       )![1] as Resource;
       const variables = Object.keys((fn.Properties.Environment as { Variables: object }).Variables);
-      const expected = [...new Set([...spec.reads, ...spec.writes])].map((t) => TABLES[t].envVar);
+      const expected = [...grantedEnvironmentNames(spec)].filter((v) => v.startsWith('TABLE_'));
       expect(variables.filter((v) => v.startsWith('TABLE_')).sort(), route).toEqual(
         expected.sort(),
       );
@@ -165,47 +139,4 @@ describe('CipherlineStack', () => {
       }),
     });
   });
-});
-
-describe('real synthesis', () => {
-  it('bundles every handler with the local esbuild', () => {
-    const bundled = synthesize(true);
-    expect(Object.keys(bundled.findResources('AWS::Lambda::Function'))).toHaveLength(
-      FUNCTION_COUNT,
-    );
-  }, 60_000);
-
-  it('`npx cdk synth` works offline with notices and telemetry off', async () => {
-    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
-      notices: boolean;
-      context: Record<string, unknown>;
-    };
-    expect(cdkJson.notices).toBe(false);
-    expect(cdkJson.context['cli-telemetry']).toBe(false);
-    const out = mkdtempSync(join(tmpdir(), 'cdk-out-'));
-    try {
-      // A dead proxy: any attempt to reach the network fails instead of silently succeeding.
-      const env = {
-        ...process.env,
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        HTTP_PROXY: 'http://127.0.0.1:9',
-        CDK_DISABLE_VERSION_CHECK: '1',
-      };
-      await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '--output', out], {
-        cwd: REPO_ROOT,
-        env,
-      });
-      const template = JSON.parse(readFileSync(join(out, 'Cipherline.template.json'), 'utf8')) as {
-        Resources: Record<string, { Type: string }>;
-      };
-      const functions = Object.values(template.Resources).filter(
-        (r) => r.Type === 'AWS::Lambda::Function',
-      );
-      expect(functions).toHaveLength(FUNCTION_COUNT);
-      const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
-      expect(assets.every((asset) => existsSync(join(out, asset, 'index.mjs')))).toBe(true);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  }, 90_000);
 });

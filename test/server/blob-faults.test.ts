@@ -7,14 +7,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  S3Client,
   UploadPartCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
-import { makeDynamoClient, makeS3Client, s3 } from '../../lambdas/runtime/aws';
+import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import {
   BLOB_PART_BYTES,
   MAX_BLOB_BYTES,
@@ -121,11 +121,14 @@ describe('S3 refusing a completion (fault injected into the SDK client)', () => 
     { partNumber: 2, etag: '"b"' },
   ];
 
-  /** Makes the handlers' own S3 client fail CompleteMultipartUpload with an S3 error of this name. */
+  /**
+   * Makes the handlers' S3 clients fail CompleteMultipartUpload with an S3 error of this name.
+   * Each local function has S3 clients of its own (guarded by its grants), so the fault goes on
+   * the class; only the upload handler sends that command.
+   */
   function failCompletionWith(name: string): () => void {
-    const client = s3();
-    const original = client.send.bind(client);
-    client.send = ((command: unknown, ...rest: unknown[]) => {
+    const original = S3Client.prototype.send;
+    S3Client.prototype.send = function (this: S3Client, command: unknown, ...rest: unknown[]) {
       if (command instanceof CompleteMultipartUploadCommand) {
         const error = Object.assign(new Error(name), {
           name,
@@ -133,10 +136,10 @@ describe('S3 refusing a completion (fault injected into the SDK client)', () => 
         });
         return Promise.reject(error);
       }
-      return (original as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
-    }) as typeof client.send;
+      return (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
+    } as typeof original;
     return () => {
-      client.send = original as typeof client.send;
+      S3Client.prototype.send = original;
     };
   }
 

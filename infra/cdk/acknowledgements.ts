@@ -1,0 +1,81 @@
+/**
+ * The cdk-nag AwsSolutions findings this stack accepts, each on the narrowest construct it
+ * concerns and with the reason it is right here. Anything not listed fails synthesis
+ * (infra/app.ts runs the checks; test/infra/cdk-nag.test.ts asserts zero open findings).
+ */
+import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
+import type { CipherlineStack } from './stack';
+
+export const REASONS = {
+  routesWithoutAuthorizer:
+    'A WebSocket API can only authorize $connect; every other route runs on the connection it opened. ' +
+    '$connect cannot check a credential either: browsers cannot set headers on a WebSocket and tokens ' +
+    'never travel in URLs, so a connection starts unbound and its first frame is signup, signin or ' +
+    'resume. Every other handler refuses an unbound connection with UNAUTHENTICATED (requireUser, ' +
+    'lambdas/core/session.ts), and reap-unbound closes connections still unbound after 10 s.',
+  nodeRuntime:
+    'Node.js 22 is the runtime the handlers are built for (esbuild target node22) and tested on: npm ' +
+    'test runs the handler and local-cloud suites under Node 22 and imports every bundle in Node 22. ' +
+    'Moving to a newer runtime is a deliberate change with its own test run.',
+  blobKeys:
+    'Blob keys are random ids made at upload time, so the statement names the blobs/ prefix of the one ' +
+    'blob bucket; which user may read or write which blob is decided per request by the handlers ' +
+    '(owner and grant records) before they sign a URL.',
+  connectionIds:
+    'Connection ids are assigned by API Gateway at run time; the statement is limited to this API, its ' +
+    'one stage and one HTTP method of @connections.',
+  blobAccessLogs:
+    'S3 server access logs would record every presigned GET and PUT with the requester address and ' +
+    'blob key: metadata about who exchanges files with whom that an end-to-end encrypted messenger ' +
+    'deliberately does not keep. Every URL is signed by the upload and download handlers after their ' +
+    'own checks, and API Gateway access logs record those calls (route, connection, status).',
+  unboundQueueDlq:
+    'The queue only carries "close this connection if still unbound" checks. A check that keeps ' +
+    "failing is dropped after the one-hour retention; the connection then ends at API Gateway's idle " +
+    'timeout (10 min), and the Lambda error alarm reports the failures. A dead-letter queue would ' +
+    'hold nothing worth replaying.',
+  apiGatewayLogRole:
+    'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-wide role API ' +
+    'Gateway writes access logs with (it allows log groups, streams and events only); AWS documents ' +
+    'this exact managed policy for that role.',
+} as const;
+
+const acknowledge = (scope: IConstruct, id: string, reason: string) =>
+  Validations.of(scope).acknowledge({ id, reason });
+
+/** How cdk-nag writes a resource in a finding: its logical id in angle brackets. */
+function findingRef(scope: IConstruct): string {
+  const stack = Stack.of(scope);
+  return stack.resolve(stack.getLogicalId(scope.node.defaultChild as CfnElement)) as string;
+}
+
+export function acknowledgeFindings(stack: CipherlineStack): void {
+  acknowledge(stack.api.api, 'AwsSolutions-APIG4', REASONS.routesWithoutAuthorizer);
+  acknowledge(stack.data.blobBucket, 'AwsSolutions-S1', REASONS.blobAccessLogs);
+  acknowledge(stack.unboundQueue, 'AwsSolutions-SQS3', REASONS.unboundQueueDlq);
+  if (stack.api.cloudWatchRole)
+    acknowledge(
+      stack.api.cloudWatchRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      REASONS.apiGatewayLogRole,
+    );
+
+  const bucket = findingRef(stack.data.blobBucket);
+  const api = findingRef(stack.api.api);
+  const connections = (method: string) =>
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${api}>/${stack.api.stage.stageName}/${method}/@connections/*]`;
+  for (const [name, spec] of ALL_FUNCTION_SPECS) {
+    const fn = stack.functions.get(name)!;
+    acknowledge(fn, 'AwsSolutions-L1', REASONS.nodeRuntime);
+    if (spec.bucket && spec.bucket.objects.length > 0)
+      acknowledge(
+        fn.role!,
+        `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/blobs/*]`,
+        REASONS.blobKeys,
+      );
+    if (spec.pushes) acknowledge(fn.role!, connections('POST'), REASONS.connectionIds);
+    if (spec.closesConnections) acknowledge(fn.role!, connections('DELETE'), REASONS.connectionIds);
+  }
+}

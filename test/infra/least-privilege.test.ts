@@ -1,0 +1,147 @@
+/**
+ * Least privilege: each function's role holds exactly the statements its route table entry
+ * yields (lambdas/route-grants.ts), its own log group, and for the queue-fed reaper what its
+ * event source needs; nothing else, no managed policy, no wildcard action.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { resourceArn } from '../../infra/cdk/function-grants';
+import { constructName, type CipherlineStack } from '../../infra/cdk/stack';
+import { grantStatements } from '../../lambdas/route-grants';
+import { ALL_FUNCTION_SPECS, ROUTE_TABLE } from '../../lambdas/route-table';
+import { resourcesOf, synthesizeStack } from '../support/cdk';
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+let stack: CipherlineStack;
+let template: Template;
+beforeAll(() => {
+  ({ stack, template } = synthesizeStack());
+});
+
+const logicalIdOf = (prefix: string, type: string) => {
+  const ids = resourcesOf(template, type)
+    .map(([id]) => id)
+    .filter((id) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)));
+  expect(ids, prefix).toHaveLength(1);
+  return ids[0]!;
+};
+
+/** Every statement of every policy attached to the role, plus its inline and managed policies. */
+function roleStatements(name: string): { statements: Statement[]; role: Record<string, unknown> } {
+  const roleId = logicalIdOf(`${constructName(name)}FunctionRole`, 'AWS::IAM::Role');
+  const role = template.toJSON().Resources[roleId].Properties as Record<string, unknown>;
+  const statements = resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, policy]) =>
+      (policy.Properties.Roles as unknown[]).some(
+        (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId }),
+      ),
+    )
+    .flatMap(
+      ([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+  return { statements, role };
+}
+
+const normalized = (statements: { Action: string | readonly string[]; Resource: unknown }[]) =>
+  statements
+    .map((s) =>
+      JSON.stringify({
+        Action: [s.Action].flat().sort(),
+        Resource: [s.Resource]
+          .flat()
+          .map((r) => JSON.stringify(r))
+          .sort(),
+      }),
+    )
+    .sort();
+
+const SQS_CONSUMER_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
+describe('least privilege', () => {
+  it.each(ALL_FUNCTION_SPECS.map(([name, spec]) => [name, spec] as const))(
+    '%s: its role allows exactly what its route table entry declares',
+    (name, spec) => {
+      const { statements, role } = roleStatements(name);
+      expect(role.ManagedPolicyArns, 'no managed policy').toBeUndefined();
+      expect(role.Policies, 'no inline policy').toBeUndefined();
+      expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+
+      const targets = {
+        tables: stack.data.tables,
+        blobBucket: stack.data.blobBucket,
+        stage: stack.api.stage,
+        unboundQueue: stack.unboundQueue,
+      };
+      const logGroup = logicalIdOf(`${constructName(name)}FunctionLogs`, 'AWS::Logs::LogGroup');
+      const expected = [
+        ...grantStatements(spec).map((s) => ({
+          Action: s.actions,
+          Resource: stack.resolve(resourceArn(s.resource, targets)),
+        })),
+        {
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+        },
+        // The SQS event source of the queue-fed reaper: receiving, not sending.
+        ...(name === 'reapUnbound'
+          ? [
+              {
+                Action: SQS_CONSUMER_ACTIONS,
+                Resource: stack.resolve(stack.unboundQueue.queueArn),
+              },
+            ]
+          : []),
+      ];
+      expect(normalized(statements)).toEqual(normalized(expected));
+    },
+  );
+
+  it('grants no wildcard action and no table-wide or account-wide resource', () => {
+    for (const [name] of ALL_FUNCTION_SPECS)
+      for (const statement of roleStatements(name).statements) {
+        for (const action of [statement.Action].flat()) expect(action).not.toContain('*');
+        expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+      }
+  });
+
+  it('resolves each kind of grant to the narrowest ARN: an index, the blobs/ prefix, one @connections method', () => {
+    const text = (name: string) => JSON.stringify(roleStatements(name).statements);
+    // send finds recipients through the byUser index only; it never queries the connections table.
+    const send = roleStatements('send').statements;
+    const query = send.filter((s) => [s.Action].flat().includes('dynamodb:Query'));
+    expect(query).toHaveLength(1);
+    expect(JSON.stringify(query[0]!.Resource)).toContain('/index/byUser');
+    expect(text('upload')).toContain('/blobs/*');
+    expect(text('send')).toContain('/POST/@connections/*');
+    expect(text('send')).not.toContain('DELETE');
+    expect(text('reapUnbound')).toContain('/DELETE/@connections/*');
+    expect(text('reapUnbound')).not.toContain('POST');
+  });
+
+  it('keeps routes that touch no table, bucket or connection to their logs', () => {
+    expect(Object.keys(ROUTE_TABLE.$default.tables)).toEqual([]);
+    const { statements } = roleStatements('$default');
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  });
+
+  it('lets only $connect send to the unbound-connection queue', () => {
+    const senders = ALL_FUNCTION_SPECS.filter(([name]) =>
+      JSON.stringify(roleStatements(name).statements).includes('sqs:SendMessage'),
+    ).map(([name]) => name);
+    expect(senders).toEqual(['$connect']);
+  });
+});
