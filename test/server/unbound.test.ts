@@ -6,7 +6,8 @@ import { newAuthKey, newDeviceId } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
 import { TestClient } from '../support/ws-client';
 
-const GRACE_MS = 600;
+// Long enough for a signup (scrypt) on a loaded 2-core machine to finish inside it.
+const GRACE_MS = 3000;
 let stack: LocalStack;
 beforeAll(async () => {
   stack = await startTestStack({ unboundGraceMs: GRACE_MS });
@@ -21,7 +22,7 @@ describe('unbound connections', () => {
     const closed = await client.closed;
     expect(closed.code).toBe(1000);
     expect(Date.now() - opened).toBeGreaterThanOrEqual(GRACE_MS - 50);
-    expect(Date.now() - opened).toBeLessThan(GRACE_MS + 3000);
+    expect(Date.now() - opened).toBeLessThan(GRACE_MS + 20_000);
   });
 
   it('stay open once they sign up within the grace period', async () => {

@@ -36,7 +36,7 @@ export class TestClient {
   /** The first queued or arriving message that matches, taken out of the queue; others stay queued. */
   waitFor(
     predicate: (message: Record<string, unknown>) => boolean,
-    timeoutMs = 5000,
+    timeoutMs = 15_000,
   ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const take = () => {
@@ -60,7 +60,7 @@ export class TestClient {
   }
 
   /** The next message, in arrival order. */
-  next(timeoutMs = 5000): Promise<Record<string, unknown>> {
+  next(timeoutMs = 15_000): Promise<Record<string, unknown>> {
     return this.waitFor(() => true, timeoutMs);
   }
 
