@@ -10,11 +10,11 @@
  */
 import { argon2id } from 'hash-wasm';
 import { checkUsername } from '../../protocol/username';
-import { CryptoError } from './errors';
-import { concatBytes, hkdf, sha256, utf8 } from './primitives';
-import type { Bytes } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { hkdf } from './primitives';
 import { resolveKdfCost } from './kdf-settings';
 import type { Argon2Cost } from './kdf-settings';
+import { concatBytes, sha256, utf8, type Bytes } from '../../protocol/bytes';
 
 export interface AccountKeys {
   /** Sent to the server at signup and signin in place of the password. */

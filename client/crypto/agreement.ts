@@ -12,7 +12,7 @@
  * 'file', 'receipt', 'key-share'), so label ‖ fields stays unambiguous.
  */
 import type { DirectMessageType } from './envelope-header';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   type LocalKeys,
   type VerifiedBundle,
@@ -20,7 +20,8 @@ import {
   generateX25519KeyPair,
   x25519,
 } from './keys';
-import { type Bytes, concatBytes, hkdf, lengthPrefixed, u32, utf8 } from './primitives';
+import { hkdf } from './primitives';
+import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from '../../protocol/bytes';
 
 export const TDES_KEY_BYTES = 24;
 export const MAC_KEY_BYTES = 32;

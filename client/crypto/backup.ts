@@ -16,27 +16,23 @@
  * on; after a successful signin (so the password is right) it means the stored backup was altered
  * or sealed under an older password.
  */
-import { CryptoError } from './errors';
-import {
-  bytesEqual,
-  concatBytes,
-  fromUtf8,
-  hkdf,
-  hmacKey,
-  hmacSign,
-  hmacVerify,
-  lengthPrefixed,
-  randomBytes,
-  u32,
-  utf8,
-} from './primitives';
-import type { Bytes } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { hkdf, hmacKey, hmacSign, hmacVerify, randomBytes } from './primitives';
 import {
   TDES_MAX_BLOCKS_PER_KEY,
   TDES_MAX_PLAINTEXT_BYTES,
   tdesCbcDecrypt,
   tdesCbcEncrypt,
 } from './tdes';
+import {
+  bytesEqual,
+  concatBytes,
+  fromUtf8,
+  lengthPrefixed,
+  u32,
+  utf8,
+  type Bytes,
+} from '../../protocol/bytes';
 
 export interface PinnedContactKeys {
   /** The contact's X25519 identity public key, as pinned. */

@@ -11,15 +11,19 @@
  * Payloads are authenticated before they are decoded, so a payload that does not fit its format
  * was sent that way by an authentic sender: MALFORMED.
  */
+import { type DirectMessageType, type GroupMessageType, type MessageType } from './envelope-header';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   ByteReader,
   checkId,
-  type DirectMessageType,
-  type GroupMessageType,
-  type MessageType,
-} from './envelope-header';
-import { CryptoError } from './errors';
-import { type Bytes, concatBytes, fromUtf8, lengthPrefixed, u32, u64, utf8 } from './primitives';
+  type Bytes,
+  concatBytes,
+  fromUtf8,
+  lengthPrefixed,
+  u32,
+  u64,
+  utf8,
+} from '../../protocol/bytes';
 
 const FILE_PAYLOAD_FORMAT = 1;
 const KEY_SHARE_FORMAT = 1;

@@ -35,7 +35,7 @@ import {
   withCiphertextLength,
 } from './envelope-header';
 import { type DirectBody, decodeBody, encodeBody } from './envelope-payloads';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   INBOX_RETENTION_MS,
   type LocalKeys,
@@ -43,18 +43,10 @@ import {
   ed25519Sign,
   ed25519Verify,
 } from './keys';
-import {
-  type Bytes,
-  concatBytes,
-  hmacKey,
-  hmacSign,
-  hmacVerify,
-  lengthPrefixed,
-  randomBytes,
-  utf8,
-} from './primitives';
+import { hmacKey, hmacSign, hmacVerify, randomBytes } from './primitives';
 import { type SeenStore, seenKey } from './seen-store';
 import { tdesCbcDecrypt, tdesCbcEncrypt } from './tdes';
+import { type Bytes, concatBytes, lengthPrefixed, utf8 } from '../../protocol/bytes';
 
 /**
  * The largest envelope a client sends inline (DESIGN.md section 3): its base64 form is then at

@@ -28,11 +28,11 @@ import {
   sealWithKeys,
 } from './envelope';
 import { type GroupBody, decodeBody, encodeBody } from './envelope-payloads';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import { type GroupView, currentEpoch, findEpoch } from './group';
 import type { LocalKeys, VerifiedBundle } from './keys';
-import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from './primitives';
 import type { SeenStore } from './seen-store';
+import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from '../../protocol/bytes';
 
 export interface GroupKeyContext {
   readonly type: GroupMessageType;

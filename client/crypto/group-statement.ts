@@ -16,10 +16,19 @@
  * Wire form: u8 format (1) ‖ lengthPrefixed(group id, u32 epoch, kind, actor, previous hash,
  * u64 createdAt, signature, ...members).
  */
-import { ByteReader, checkId } from './envelope-header';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import { type VerifiedBundle, ed25519Sign, ed25519Verify } from './keys';
-import { type Bytes, concatBytes, lengthPrefixed, sha256, u32, u64, utf8 } from './primitives';
+import {
+  ByteReader,
+  checkId,
+  type Bytes,
+  concatBytes,
+  lengthPrefixed,
+  sha256,
+  u32,
+  u64,
+  utf8,
+} from '../../protocol/bytes';
 
 export type EpochKind = 'create' | 'join' | 'rotate';
 /** The member cap of DESIGN.md section 5. */

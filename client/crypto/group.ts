@@ -12,10 +12,9 @@
  * Members keep old epochs' keys (GroupView.epochs) so messages sent just before a change still
  * open; pruneGroupView drops keys no message in the inbox can need any more.
  */
-import { checkId } from './envelope-header';
 import { sealDirect, openDirect, MAX_CLOCK_SKEW_MS } from './envelope';
 import { GROUP_KEY_BYTES } from './envelope-payloads';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   type EpochKind,
   type EpochStatement,
@@ -28,8 +27,9 @@ import {
   verifyStatement,
 } from './group-statement';
 import { INBOX_RETENTION_MS, type LocalKeys, type VerifiedBundle, ownVerifiedBundle } from './keys';
-import { type Bytes, bytesEqual, randomBytes } from './primitives';
+import { randomBytes } from './primitives';
 import type { SeenStore } from './seen-store';
+import { checkId, type Bytes, bytesEqual } from '../../protocol/bytes';
 
 /** One epoch as a member holds it. */
 export interface GroupEpoch {

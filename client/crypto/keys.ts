@@ -10,7 +10,7 @@
  *   lengthPrefixed("cipherline/v1/signed-prekey", u32 id, u64 createdAt, public key)
  * so neither the key nor its id or age can be swapped by the server that serves the bundle.
  */
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   type Bytes,
   bytesEqual,
@@ -21,7 +21,7 @@ import {
   u32,
   u64,
   utf8,
-} from './primitives';
+} from '../../protocol/bytes';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 const DAY_MS = 24 * 60 * 60 * 1000;

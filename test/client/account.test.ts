@@ -8,7 +8,7 @@ import {
   deriveAccountKeys,
   normaliseUsername,
 } from '../../client/crypto/account';
-import { CryptoError } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   ACCOUNT_KDF_COST,
   TEST_KDF_COST,

@@ -9,7 +9,7 @@ import {
   sealBackup,
 } from '../../client/crypto/backup';
 import type { BackupContents } from '../../client/crypto/backup';
-import { CryptoError } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import { randomBytes } from '../../client/crypto/primitives';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../client/crypto/kdf-settings';
 import {

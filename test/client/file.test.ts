@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
+import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   type ChunkCipher,
   createFileDigest,
@@ -17,10 +17,11 @@ import {
 } from '../../client/crypto/file';
 import { inThreadChunkCipher } from '../../client/crypto/file-cipher';
 import { CHUNK_HEADER_BYTES } from '../../client/crypto/file-format';
-import { type Bytes, bytesEqual, concatBytes, randomBytes } from '../../client/crypto/primitives';
+import { randomBytes } from '../../client/crypto/primitives';
 import { createNodeWorkerChunkCipher } from '../../client/node/file-worker-pool';
 import { type ChromiumSession, launchChromium } from '../browser/chromium';
 import type { FileBrowserInput, FileBrowserOutput } from '../browser/entries/file.entry';
+import { type Bytes, bytesEqual, concatBytes } from '../../protocol/bytes';
 
 /** Small chunks keep the tests fast; the format is the same at 1 MiB. */
 const C = 64;

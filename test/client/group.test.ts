@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sealWithKeys } from '../../client/crypto/envelope';
 import { type GroupBody } from '../../client/crypto/envelope-payloads';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
+import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   type AcceptEpochInput,
   type GroupView,
@@ -38,8 +38,9 @@ import {
   verifyBundle,
 } from '../../client/crypto/keys';
 import { sealDirect } from '../../client/crypto/envelope';
-import { bytesEqual, randomBytes, toBase64, utf8 } from '../../client/crypto/primitives';
+import { randomBytes } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
+import { bytesEqual, toBase64, utf8 } from '../../protocol/bytes';
 
 const T0 = Date.UTC(2025, 2, 1);
 const MINUTE = 60_000;

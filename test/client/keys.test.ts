@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agreementInfo, recipientAgreement, senderAgreement } from '../../client/crypto/agreement';
 import { openDirect, sealDirect } from '../../client/crypto/envelope';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
+import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   type LocalKeys,
   type PublicBundle,
@@ -23,8 +23,8 @@ import {
   verifyBundle,
   x25519,
 } from '../../client/crypto/keys';
-import { bytesEqual, fromUtf8, utf8 } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
+import { bytesEqual, fromUtf8, utf8 } from '../../protocol/bytes';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 24 * 60 * 60 * 1000;

@@ -26,13 +26,13 @@ import {
 import { openGroup, sealGroup } from '../../client/crypto/group-message';
 import { decodeStatement, encodeStatement } from '../../client/crypto/group-statement';
 import { bundleFromWire, exportLocalKeys, verifyBundle } from '../../client/crypto/keys';
-import { fromBase64, toBase64, utf8 } from '../../client/crypto/primitives';
 import type { LocalStack } from '../../infra/local/stack';
 import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName } from '../../infra/resources';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { expectOk, fetchBundle, signupCryptoUser, type CryptoUser } from '../support/crypto-user';
 import { startTestStack } from '../support/local-stack';
+import { fromBase64, toBase64, utf8 } from '../../protocol/bytes';
 
 const tag = randomUUID().slice(0, 8);
 const MARKERS = {

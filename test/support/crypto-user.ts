@@ -15,11 +15,11 @@ import {
   type LocalKeys,
   type VerifiedBundle,
 } from '../../client/crypto/keys';
-import { toBase64 } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { newDeviceId } from './accounts';
 import { TestClient } from './ws-client';
+import { toBase64 } from '../../protocol/bytes';
 
 export interface CryptoUser {
   readonly username: string;

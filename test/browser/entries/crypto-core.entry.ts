@@ -6,7 +6,7 @@
 import { deriveAccountKeys } from '../../../client/crypto/account';
 import { openBackup, sealBackup } from '../../../client/crypto/backup';
 import { openDirect, sealDirect } from '../../../client/crypto/envelope';
-import { CryptoError } from '../../../client/crypto/errors';
+import { CryptoError } from '../../../protocol/crypto-error';
 import {
   decryptFileStream,
   encryptFileStream,
@@ -22,9 +22,10 @@ import {
   publicBundle,
   verifyBundle,
 } from '../../../client/crypto/keys';
-import { concatBytes, fromUtf8, randomBytes, utf8 } from '../../../client/crypto/primitives';
+import { randomBytes } from '../../../client/crypto/primitives';
 import { computeSafetyNumber } from '../../../client/crypto/safety';
 import { MemorySeenStore } from '../../../client/crypto/seen-store';
+import { concatBytes, fromUtf8, utf8 } from '../../../protocol/bytes';
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
