@@ -151,6 +151,14 @@ export class ByteReader {
     return decodeUtf8(field, what);
   }
 
+  /** Every byte left, as an id (for a field whose last part is an id). */
+  restAsId(what: string): string {
+    const rest = this.take(this.remaining);
+    if (rest.length === 0 || rest.length > MAX_ID_BYTES)
+      throw new CryptoError('MALFORMED', `${what} has a bad length`);
+    return decodeUtf8(rest, what);
+  }
+
   stringField(what: string): string {
     return decodeUtf8(this.field(), what);
   }

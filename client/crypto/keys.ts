@@ -11,6 +11,7 @@
  * so neither the key nor its id or age can be swapped by the server that serves the bundle.
  */
 import { CryptoError } from '../../protocol/crypto-error';
+import { checkPublicKeyLength, ed25519Sign, ed25519Verify } from '../../protocol/signatures';
 import {
   type Bytes,
   bytesEqual,
@@ -38,8 +39,6 @@ export const BUNDLE_MAX_CACHE_AGE_MS = 7 * DAY_MS;
  * INBOX_RETENTION_MS and must still open. */
 export const SIGNED_PREKEY_GRACE_MS = INBOX_RETENTION_MS + BUNDLE_MAX_CACHE_AGE_MS;
 
-export const PUBLIC_KEY_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
 const MAX_PREKEY_ID = 0xffffffff;
 const SIGNED_PREKEY_TAG = utf8('cipherline/v1/signed-prekey');
 const LOCAL_KEYS_FORMAT = 'cipherline-local-keys';
@@ -103,6 +102,15 @@ export interface PublicBundleWire {
   signedPrekey: { id: number; publicKey: string; signature: string; createdAt: number };
 }
 
+// Ed25519 lives in protocol/signatures.ts (the server verifies statements with it); re-exported
+// here because it is part of what the key module offers its callers.
+export {
+  SIGNATURE_BYTES,
+  ed25519Sign,
+  ed25519Verify,
+  importEd25519Public,
+} from '../../protocol/signatures';
+
 // ---------------------------------------------------------------- raw key operations
 
 export async function generateX25519KeyPair(): Promise<KeyPair> {
@@ -126,26 +134,12 @@ export async function generateEd25519KeyPair(): Promise<KeyPair> {
   };
 }
 
-function checkPublicKeyLength(raw: Uint8Array, what: string): void {
-  if (raw.length !== PUBLIC_KEY_BYTES)
-    throw new CryptoError('BAD_KEY', `${what} must be ${PUBLIC_KEY_BYTES} bytes`);
-}
-
 export async function importX25519Public(raw: Uint8Array): Promise<CryptoKey> {
   checkPublicKeyLength(raw, 'an X25519 public key');
   try {
     return await subtle().importKey('raw', raw as Bytes, { name: 'X25519' }, true, []);
   } catch {
     throw new CryptoError('BAD_KEY', 'not a valid X25519 public key');
-  }
-}
-
-export async function importEd25519Public(raw: Uint8Array): Promise<CryptoKey> {
-  checkPublicKeyLength(raw, 'an Ed25519 public key');
-  try {
-    return await subtle().importKey('raw', raw as Bytes, { name: 'Ed25519' }, true, ['verify']);
-  } catch {
-    throw new CryptoError('BAD_KEY', 'not a valid Ed25519 public key');
   }
 }
 
@@ -160,21 +154,6 @@ export async function x25519(privateKey: CryptoKey, peerPublic: Uint8Array): Pro
   } catch {
     throw new CryptoError('BAD_KEY', 'X25519 agreement failed (low-order or invalid public key)');
   }
-}
-
-export async function ed25519Sign(privateKey: CryptoKey, message: Uint8Array): Promise<Bytes> {
-  return new Uint8Array(await subtle().sign({ name: 'Ed25519' }, privateKey, message as Bytes));
-}
-
-/** False for a wrong signature; BAD_KEY for a public key that is not a key at all. */
-export async function ed25519Verify(
-  publicKey: Uint8Array,
-  signature: Uint8Array,
-  message: Uint8Array,
-): Promise<boolean> {
-  if (signature.length !== SIGNATURE_BYTES) return false;
-  const key = await importEd25519Public(publicKey);
-  return subtle().verify({ name: 'Ed25519' }, key, signature as Bytes, message as Bytes);
 }
 
 // ---------------------------------------------------------------- generation and rotation
