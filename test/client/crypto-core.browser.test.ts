@@ -12,7 +12,9 @@ afterAll(() => chromium?.close());
 const expected = {
   directText: 'héllo from the browser',
   epoch: 2,
-  change: 'join',
+  change: ['bob'],
+  forgedCode: 'BAD_SIGNATURE',
+  rotationMembers: ['alice'],
   groupText: 'to the group',
   restoredContacts: ['bob'],
   wrongPasswordCode: 'WRONG_PASSWORD',

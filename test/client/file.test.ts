@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   type ChunkCipher,
   createFileDigest,
@@ -22,6 +21,7 @@ import { createNodeWorkerChunkCipher } from '../../client/node/file-worker-pool'
 import { type ChromiumSession, launchChromium } from '../browser/chromium';
 import type { FileBrowserInput, FileBrowserOutput } from '../browser/entries/file.entry';
 import { type Bytes, bytesEqual, concatBytes } from '../../protocol/bytes';
+import { rejectsWith } from '../support/crypto-errors';
 
 /** Small chunks keep the tests fast; the format is the same at 1 MiB. */
 const C = 64;
@@ -76,15 +76,6 @@ async function decrypt(
   return concatBytes(
     ...(await collect(decryptFileStream(pieces(blob, pieceSize), { fileKey, blobId, ...rest }))),
   );
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(CryptoError);
-  expect((error as CryptoError).code).toBe(code);
 }
 
 describe('round trips', () => {

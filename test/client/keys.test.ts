@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agreementInfo, recipientAgreement, senderAgreement } from '../../client/crypto/agreement';
 import { openDirect, sealDirect } from '../../client/crypto/envelope';
-import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   type LocalKeys,
   type PublicBundle,
@@ -25,18 +25,10 @@ import {
 } from '../../client/crypto/keys';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import { bytesEqual, fromUtf8, utf8 } from '../../protocol/bytes';
+import { rejectsWith } from '../support/crypto-errors';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 24 * 60 * 60 * 1000;
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(CryptoError);
-  expect((error as CryptoError).code).toBe(code);
-}
 
 function flipBit(bytes: Uint8Array, bit = 0): Uint8Array {
   const out = bytes.slice();

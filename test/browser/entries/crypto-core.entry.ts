@@ -13,7 +13,9 @@ import {
   newBlobId,
   newFileKey,
 } from '../../../client/crypto/file';
-import { acceptEpoch, createGroup, createJoinEpoch } from '../../../client/crypto/group';
+import { createChangeEpoch, createGroup, createJoinEpoch } from '../../../client/crypto/group';
+import { makeJoinRequest, makeLeave } from '../../../client/crypto/group-membership';
+import { acceptEpoch } from '../../../client/crypto/group-accept';
 import { openGroup, sealGroup } from '../../../client/crypto/group-message';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../../client/crypto/kdf-settings';
 import {
@@ -84,20 +86,33 @@ export default async function run(): Promise<Record<string, unknown>> {
   const joined = await createJoinEpoch({
     me: bob,
     latest: created.statement,
-    latestActor: aliceBundle,
+    request: await makeJoinRequest({ groupId: 'browser-group', me: bob, now }),
     memberBundles: new Map([['alice', aliceBundle]]),
     now,
   });
   const share = joined.keyShares.find((k) => k.recipientId === 'alice')!;
-  const accepted = await acceptEpoch({
-    view: created.view,
-    statement: joined.statement,
-    actor: bobBundle,
-    keyShare: share.envelope,
-    authenticatedSenderId: 'bob',
+  const acceptAsAlice = (statement: typeof joined.statement, keyShare: Uint8Array) =>
+    acceptEpoch({
+      view: created.view,
+      statement,
+      bundles: new Map([['bob', bobBundle]]),
+      pinned: (userId) => (userId === 'bob' ? bobBundle : undefined),
+      keyShare,
+      authenticatedSenderId: 'bob',
+      me: alice,
+      seen: new MemorySeenStore(),
+      now,
+    });
+  const accepted = await acceptAsAlice(joined.statement, share.envelope);
+  const forgedCode = await codeOf(
+    acceptAsAlice({ ...joined.statement, createdAt: now - 1 }, share.envelope),
+  );
+  const rotation = await createChangeEpoch({
+    view: accepted.view,
     me: alice,
-    seen: new MemorySeenStore(),
-    now,
+    removals: [await makeLeave({ groupId: 'browser-group', me: bob, now: now + 1 })],
+    memberBundles: new Map([['bob', bobBundle]]),
+    now: now + 1,
   });
   const groupEnvelope = await sealGroup({
     sender: alice,
@@ -149,7 +164,9 @@ export default async function run(): Promise<Record<string, unknown>> {
     directText: opened.body.type === 'text' ? opened.body.text : null,
     tamperCode,
     epoch: accepted.epoch.epoch,
-    change: accepted.change.kind,
+    change: accepted.change.kind === 'change' ? accepted.change.added : accepted.change.kind,
+    forgedCode,
+    rotationMembers: rotation.statement.members.map((m) => m.userId),
     groupText: groupOpened.body.type === 'group-text' ? groupOpened.body.text : null,
     restoredContacts: [...restored.pinnedContacts.keys()],
     restoredKeysBytes: restored.privateKeys.length,
