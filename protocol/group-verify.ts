@@ -41,10 +41,8 @@ import {
   statementHash,
   statementSignedBytes,
 } from './group-statement';
+import { CLOCK_SLACK_MS } from './limits';
 import { ed25519Verify } from './signatures';
-
-/** How far ahead of the verifier's clock a statement or an artefact may be. */
-export const CLOCK_SLACK_MS = 5 * 60 * 1000;
 
 /** When a user was last added to and last dropped from the group, by artefact time. */
 export interface MemberHistory {

@@ -16,6 +16,7 @@ import { CryptoError } from '../../protocol/crypto-error';
 import {
   type LocalKeys,
   type VerifiedBundle,
+  checkSignedPrekeyAge,
   findSignedPrekey,
   generateX25519KeyPair,
   x25519,
@@ -90,13 +91,16 @@ export interface SenderAgreement {
   readonly keys: MessageKeys;
 }
 
-/** The sender's side: a fresh EK (its private half is dropped when this returns). */
+/** The sender's side: a fresh EK (its private half is dropped when this returns), to a prekey
+ * that is neither too old nor from the future at the sender's clock `now`. */
 export async function senderAgreement(
   sender: LocalKeys,
   recipient: VerifiedBundle,
   type: DirectMessageType,
   messageId: string,
+  now: number,
 ): Promise<SenderAgreement> {
+  checkSignedPrekeyAge(recipient, now);
   const ephemeral = await generateX25519KeyPair();
   const spk = recipient.signedPrekey;
   const dh1 = await x25519(ephemeral.privateKey, recipient.identityDh);

@@ -194,7 +194,7 @@ export interface SealDirectInput {
   readonly recipient: VerifiedBundle;
   /** Unique per sender (a UUID); also the inbox's idempotency key. */
   readonly messageId: string;
-  /** Epoch milliseconds, the sender's clock. */
+  /** Epoch milliseconds, the sender's clock (also what the recipient's prekey age is judged by). */
   readonly timestamp: number;
   /** Its type is the envelope's type. */
   readonly body: DirectBody;
@@ -203,7 +203,7 @@ export interface SealDirectInput {
 /** A new ephemeral key, so a new message key, for every call. */
 export async function sealDirect(input: SealDirectInput): Promise<Bytes> {
   const { sender, recipient, messageId, timestamp, body } = input;
-  const agreement = await senderAgreement(sender, recipient, body.type, messageId);
+  const agreement = await senderAgreement(sender, recipient, body.type, messageId, timestamp);
   const header: Omit<DirectHeader, 'ciphertextLength'> = {
     type: body.type,
     senderId: sender.userId,

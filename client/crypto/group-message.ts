@@ -29,7 +29,7 @@ import {
 } from './envelope';
 import { type GroupBody, decodeBody, encodeBody } from './envelope-payloads';
 import { CryptoError } from '../../protocol/crypto-error';
-import { CLOCK_SLACK_MS } from '../../protocol/group-verify';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import { type GroupView, currentEpoch, findEpoch, successorOf } from './group';
 import type { LocalKeys, VerifiedBundle } from './keys';
 import type { SeenStore } from './seen-store';

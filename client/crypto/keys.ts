@@ -11,6 +11,7 @@
  * so neither the key nor its id or age can be swapped by the server that serves the bundle.
  */
 import { CryptoError } from '../../protocol/crypto-error';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import { checkPublicKeyLength, ed25519Sign, ed25519Verify } from '../../protocol/signatures';
 import {
   type Bytes,
@@ -38,6 +39,10 @@ export const BUNDLE_MAX_CACHE_AGE_MS = 7 * DAY_MS;
  * sent to it (at most BUNDLE_MAX_CACHE_AGE_MS after supersession) can still wait in the inbox for
  * INBOX_RETENTION_MS and must still open. */
 export const SIGNED_PREKEY_GRACE_MS = INBOX_RETENTION_MS + BUNDLE_MAX_CACHE_AGE_MS;
+/** Senders refuse a signed prekey older than this: its owner rotates weekly, so an older one is
+ * either a copy a server kept (and may be able to open) or its owner has been offline longer
+ * than the inbox keeps messages for (issue 9 point 3). */
+export const SIGNED_PREKEY_MAX_AGE_MS = SIGNED_PREKEY_ROTATION_MS + INBOX_RETENTION_MS;
 
 const MAX_PREKEY_ID = 0xffffffff;
 const SIGNED_PREKEY_TAG = utf8('cipherline/v1/signed-prekey');
@@ -210,7 +215,7 @@ export interface RotationResult {
 
 /**
  * Call at start-up and then daily. Makes a new signed prekey when the current one is at least
- * SIGNED_PREKEY_ROTATION_MS old, and deletes prekeys superseded more than SIGNED_PREKEY_GRACE_MS
+ * SIGNED_PREKEY_ROTATION_MS old or dated after `now`, and deletes prekeys superseded more than SIGNED_PREKEY_GRACE_MS
  * ago. Ids count up (wrapping after 2^32 - 1, skipping ids still kept).
  */
 export async function rotateSignedPrekeyIfDue(
@@ -220,7 +225,9 @@ export async function rotateSignedPrekeyIfDue(
   const current = currentSignedPrekey(keys);
   let prekeys: LocalSignedPrekey[] = [...keys.signedPrekeys];
   let rotated = false;
-  if (now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
+  // A creation time in the future (a clock that ran ahead) is due too: otherwise a wrong clock
+  // would turn rotation off, and senders refuse such a prekey anyway.
+  if (now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS || current.createdAt > now) {
     const nextId = (id: number): number => (id >= MAX_PREKEY_ID ? 1 : id + 1);
     let id = nextId(current.id);
     while (prekeys.some((prekey) => prekey.id === id)) id = nextId(id);
@@ -233,6 +240,30 @@ export async function rotateSignedPrekeyIfDue(
   const deletedIds = prekeys.filter(expired).map((prekey) => prekey.id);
   prekeys = prekeys.filter((prekey) => !expired(prekey));
   return { keys: { ...keys, signedPrekeys: prekeys }, rotated, deletedIds };
+}
+
+/**
+ * What a sender checks before sealing to a prekey, at its own clock `now`: PREKEY_TOO_OLD past
+ * SIGNED_PREKEY_MAX_AGE_MS, FROM_THE_FUTURE (retryable: one of the two clocks is off) when created
+ * more than CLOCK_SLACK_MS ahead. The creation time is signed, so the server cannot fake it.
+ */
+export function checkSignedPrekeyAge(
+  bundle: Pick<PublicBundle, 'userId' | 'signedPrekey'>,
+  now: number,
+): void {
+  const { createdAt, id } = bundle.signedPrekey;
+  if (now - createdAt > SIGNED_PREKEY_MAX_AGE_MS) {
+    throw new CryptoError(
+      'PREKEY_TOO_OLD',
+      `the signed prekey ${id} of ${bundle.userId} is ${Math.floor((now - createdAt) / DAY_MS)} days old: fetch the bundle again, or wait until ${bundle.userId} comes back online`,
+    );
+  }
+  if (createdAt > now + CLOCK_SLACK_MS) {
+    throw new CryptoError(
+      'FROM_THE_FUTURE',
+      `the signed prekey ${id} of ${bundle.userId} is dated ${Math.round((createdAt - now) / 60_000)} minutes ahead of this clock`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------- bundles

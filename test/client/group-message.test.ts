@@ -20,7 +20,7 @@ import { INBOX_RETENTION_MS } from '../../client/crypto/keys';
 import { randomBytes } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import { bytesEqual, toBase64, utf8 } from '../../protocol/bytes';
-import { CLOCK_SLACK_MS } from '../../protocol/group-verify';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import { rejectsWith } from '../support/crypto-errors';
 import { GROUP, MINUTE, type Name, type Story, T0, makeStory } from '../support/group-story';
 

@@ -37,7 +37,7 @@ import {
   memberIds,
   statementHash,
 } from '../../protocol/group-statement';
-import { CLOCK_SLACK_MS } from '../../protocol/group-verify';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import { codeOf, refusal, rejectsWith } from '../support/crypto-errors';
 import { GROUP, MINUTE, type Story, T0, makeStory, shareFor } from '../support/group-story';
 

@@ -14,8 +14,8 @@ import {
   memberIds,
   statementHash,
 } from '../../protocol/group-statement';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import {
-  CLOCK_SLACK_MS,
   type StatementContext,
   memberHistory,
   verifyNextStatement,
