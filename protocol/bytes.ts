@@ -111,6 +111,12 @@ export class ByteReader {
     return this.take(1)[0]!;
   }
 
+  /** A bare big-endian u32 (not length-prefixed). */
+  u32(): number {
+    const bytes = this.take(4);
+    return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
+  }
+
   /** One length-prefixed field. */
   field(): Uint8Array {
     if (this.remaining < 4)

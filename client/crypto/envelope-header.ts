@@ -31,7 +31,7 @@ export const MAC_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const EPHEMERAL_KEY_BYTES = 32;
 
-export type DirectMessageType = 'text' | 'key-share' | 'file' | 'receipt';
+export type DirectMessageType = 'text' | 'key-share' | 'file' | 'receipt' | 'backup-note';
 export type GroupMessageType = 'group-text' | 'group-file';
 export type MessageType = DirectMessageType | GroupMessageType;
 
@@ -40,6 +40,7 @@ export const DIRECT_MESSAGE_TYPES: readonly DirectMessageType[] = [
   'key-share',
   'file',
   'receipt',
+  'backup-note',
 ];
 export const GROUP_MESSAGE_TYPES: readonly GroupMessageType[] = ['group-text', 'group-file'];
 
@@ -49,6 +50,7 @@ const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   'key-share': 0x02,
   file: 0x03,
   receipt: 0x04,
+  'backup-note': 0x05,
   'group-text': 0x11,
   'group-file': 0x12,
 };

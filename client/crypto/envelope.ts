@@ -244,6 +244,9 @@ export async function openDirect(input: OpenDirectInput): Promise<OpenedDirect> 
       `envelope from ${header.senderId}, delivered as from ${authenticatedSenderId}`,
     );
   }
+  if (header.type === 'backup-note' && header.senderId !== me.userId) {
+    throw new CryptoError('WRONG_SENDER', `a backup note from ${header.senderId}, not from myself`);
+  }
   if (header.recipientId !== me.userId) {
     throw new CryptoError(
       'WRONG_RECIPIENT',

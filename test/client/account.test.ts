@@ -3,7 +3,6 @@ import { argon2id } from 'hash-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   accountSalt,
-  checkNewPassword,
   checkUsername,
   deriveAccountKeys,
   normaliseUsername,
@@ -81,11 +80,6 @@ describe('usernames', () => {
     const expected = createHash('sha256').update('cipherline/v1alice').digest('hex');
     expect(hex(await accountSalt('alice'))).toBe(expected);
     expect(hex(await accountSalt(' ALICE'))).toBe(expected);
-  });
-
-  it('has a minimum length for new passwords', () => {
-    expect(checkNewPassword('1234567').ok).toBe(false);
-    expect(checkNewPassword('12345678').ok).toBe(true);
   });
 });
 

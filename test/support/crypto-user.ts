@@ -3,12 +3,11 @@
  * makes its identity keys on the device, publishes its bundle and stores its sealed key backup.
  */
 import { deriveAccountKeys, type AccountKeys } from '../../client/crypto/account';
-import { sealBackup } from '../../client/crypto/backup';
+import { FIRST_BACKUP, sealBackup } from '../../client/crypto/backup';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../client/crypto/kdf-settings';
 import {
   bundleFromWire,
   bundleToWire,
-  exportLocalKeys,
   generateLocalKeys,
   publicBundle,
   verifyBundle,
@@ -56,11 +55,12 @@ export async function signupCryptoUser(
     deviceId: newDeviceId(),
   });
   await ok(client, 'keys', { op: 'publish', bundle: bundleToWire(publicBundle(keys)) });
-  const backup = await sealBackup(account.backupKey, {
-    privateKeys: await exportLocalKeys(keys),
-    pinnedContacts: new Map(),
-  });
-  await ok(client, 'keys', { op: 'put-backup', backup: toBase64(backup) });
+  const backup = await sealBackup(
+    account.backupKey,
+    { keys, pinnedContacts: new Map() },
+    FIRST_BACKUP,
+  );
+  await ok(client, 'keys', { op: 'put-backup', backup: toBase64(backup.blob) });
   return {
     username,
     password,

@@ -4,7 +4,8 @@
  * backup, safety numbers, and a chunked file. Returns what happened; the Node side asserts it.
  */
 import { deriveAccountKeys } from '../../../client/crypto/account';
-import { openBackup, sealBackup } from '../../../client/crypto/backup';
+import { FIRST_BACKUP, openBackup, sealBackup } from '../../../client/crypto/backup';
+import { checkNewPassword } from '../../../client/crypto/password-strength';
 import { openDirect, sealDirect } from '../../../client/crypto/envelope';
 import { CryptoError } from '../../../protocol/crypto-error';
 import {
@@ -18,12 +19,7 @@ import { makeJoinRequest, makeLeave } from '../../../client/crypto/group-members
 import { acceptEpoch } from '../../../client/crypto/group-accept';
 import { openGroup, sealGroup } from '../../../client/crypto/group-message';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../../client/crypto/kdf-settings';
-import {
-  exportLocalKeys,
-  generateLocalKeys,
-  publicBundle,
-  verifyBundle,
-} from '../../../client/crypto/keys';
+import { generateLocalKeys, publicBundle, verifyBundle } from '../../../client/crypto/keys';
 import { randomBytes } from '../../../client/crypto/primitives';
 import { computeSafetyNumber } from '../../../client/crypto/safety';
 import { MemorySeenStore } from '../../../client/crypto/seen-store';
@@ -134,15 +130,25 @@ export default async function run(): Promise<Record<string, unknown>> {
   allowWeakKdfForTests();
   const account = await deriveAccountKeys('alice', 'correct horse battery staple', TEST_KDF_COST);
   const pinned = new Map([
-    ['bob', { identityDh: bobBundle.identityDh, identitySign: bobBundle.identitySign }],
+    [
+      'bob',
+      { identityDh: bobBundle.identityDh, identitySign: bobBundle.identitySign, acceptedAt: now },
+    ],
   ]);
-  const backup = await sealBackup(account.backupKey, {
-    privateKeys: await exportLocalKeys(alice),
-    pinnedContacts: pinned,
-  });
-  const restored = await openBackup(account.backupKey, backup);
+  const backup = await sealBackup(
+    account.backupKey,
+    { keys: alice, pinnedContacts: pinned },
+    FIRST_BACKUP,
+  );
+  const restored = await openBackup(account.backupKey, backup.blob);
   const wrong = await deriveAccountKeys('alice', 'wrong password', TEST_KDF_COST);
-  const wrongPasswordCode = await codeOf(openBackup(wrong.backupKey, backup));
+  const wrongPasswordCode = await codeOf(openBackup(wrong.backupKey, backup.blob));
+  const rollbackCode = await codeOf(
+    openBackup(account.backupKey, backup.blob, { lastSeenVersion: 2 }),
+  );
+  const passwordVerdicts = await Promise.all(
+    ['sunshine1', 'glacier orbit pencil tulip'].map(async (p) => (await checkNewPassword(p)).ok),
+  );
 
   const party = (k: typeof alice) => ({
     userId: k.userId,
@@ -168,8 +174,11 @@ export default async function run(): Promise<Record<string, unknown>> {
     forgedCode,
     rotationMembers: rotation.statement.members.map((m) => m.userId),
     groupText: groupOpened.body.type === 'group-text' ? groupOpened.body.text : null,
-    restoredContacts: [...restored.pinnedContacts.keys()],
-    restoredKeysBytes: restored.privateKeys.length,
+    restoredContacts: [...restored.contents.pinnedContacts.keys()],
+    restoredIdentity:
+      restored.contents.keys.identitySign.publicKey.join() === alice.identitySign.publicKey.join(),
+    rollbackCode,
+    passwordVerdicts,
     wrongPasswordCode,
     safetyEqual: safetyAlice.digits === safetyBob.digits,
     safetyDigits: safetyAlice.digits.length,
