@@ -29,6 +29,7 @@ import {
   utf8,
 } from './bytes';
 import { CryptoError } from './crypto-error';
+import { CLOCK_SLACK_MS } from './limits';
 import { SIGNATURE_BYTES, ed25519Sign, ed25519Verify } from './signatures';
 
 export const HASH_BYTES = 32;
@@ -165,6 +166,46 @@ export async function verifyArtefact(
       `the ${artefact.kind} artefact about ${artefactSubject(artefact)} is not signed by ${artefactSigner(artefact)}`,
     );
   }
+}
+
+/**
+ * What the server checks before an artefact changes its roster (`join`, `leave`, `remove`, `add`
+ * carry one): the expected group and kind (BAD_ARTEFACT), a time within CLOCK_SLACK_MS of the
+ * server's clock either way (FROM_THE_FUTURE, retryable; STALE_ARTEFACT for an old one: a
+ * replay, or a client that should sign a new one), and the signer's published key
+ * (UNKNOWN_SIGNER, BAD_ARTEFACT_SIGNATURE). Whether the signer may do it (is an admin, is the
+ * subject a member) is the roster's to judge.
+ */
+export async function checkFreshArtefact(
+  artefact: GroupArtefact,
+  expected: { readonly groupId: string; readonly kinds: readonly ArtefactKind[] },
+  context: {
+    readonly signingKeyOf: (
+      userId: string,
+    ) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+    readonly now: number;
+  },
+): Promise<void> {
+  if (artefact.groupId !== expected.groupId || !expected.kinds.includes(artefact.kind)) {
+    throw new CryptoError(
+      'BAD_ARTEFACT',
+      `expected a ${expected.kinds.join(' or ')} artefact for ${expected.groupId}, got a ${artefact.kind} for ${artefact.groupId}`,
+    );
+  }
+  if (artefact.time > context.now + CLOCK_SLACK_MS)
+    throw new CryptoError(
+      'FROM_THE_FUTURE',
+      `the ${artefact.kind} artefact is dated ahead of this clock: retry later`,
+    );
+  if (artefact.time < context.now - CLOCK_SLACK_MS)
+    throw new CryptoError(
+      'STALE_ARTEFACT',
+      `the ${artefact.kind} artefact is more than 5 minutes old: sign a new one`,
+    );
+  const signer = artefactSigner(artefact);
+  const key = await context.signingKeyOf(signer);
+  if (!key) throw new CryptoError('UNKNOWN_SIGNER', `${signer} has no published signing key`);
+  await verifyArtefact(artefact, key);
 }
 
 export function encodeArtefact(artefact: GroupArtefact): Bytes {

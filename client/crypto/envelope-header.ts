@@ -15,6 +15,7 @@
  * own format (file-format.ts) and the envelope carries the file key.
  */
 import { CryptoError } from '../../protocol/crypto-error';
+import { SIGNATURE_BYTES } from '../../protocol/signatures';
 import {
   ByteReader,
   type Bytes,
@@ -28,7 +29,7 @@ import {
 export const ENVELOPE_VERSION = 1;
 export const IV_BYTES = 8;
 export const MAC_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+export { SIGNATURE_BYTES };
 export const EPHEMERAL_KEY_BYTES = 32;
 
 export type DirectMessageType = 'text' | 'key-share' | 'file' | 'receipt' | 'backup-note';

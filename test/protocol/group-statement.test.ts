@@ -8,6 +8,7 @@ import {
   artefactFromBase64,
   artefactSignatureValid,
   artefactToBase64,
+  checkFreshArtefact,
   decodeArtefact,
   encodeArtefact,
   signArtefact,
@@ -26,6 +27,7 @@ import {
   statementToBase64,
 } from '../../protocol/group-statement';
 import { Statement } from '../../protocol/groups';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 import { codeOf, rejectsWith } from '../support/crypto-errors';
 import {
   type Signer,
@@ -107,6 +109,40 @@ describe('artefacts', () => {
         Promise.resolve().then(() => artefactFromBase64(artefactToBase64(biggest) + 'AAAA')),
       ),
     ).toBe('TOO_LARGE');
+  });
+
+  it('checks a fresh standalone artefact as the server does before changing its roster', async () => {
+    const keys = new Map(Object.values(users).map((s) => [s.id, s.sign.publicKey]));
+    const context = { signingKeyOf: (id: string) => keys.get(id), now: T0 };
+    const join = await joinRequest(users.dave, G, T0 - 60_000);
+    await checkFreshArtefact(join, { groupId: G, kinds: ['join'] }, context);
+    await rejectsWith(
+      checkFreshArtefact(join, { groupId: 'other', kinds: ['join'] }, context),
+      'BAD_ARTEFACT',
+    );
+    await rejectsWith(
+      checkFreshArtefact(join, { groupId: G, kinds: ['leave'] }, context),
+      'BAD_ARTEFACT',
+    );
+    const old = await joinRequest(users.dave, G, T0 - CLOCK_SLACK_MS - 1);
+    await rejectsWith(
+      checkFreshArtefact(old, { groupId: G, kinds: ['join'] }, context),
+      'STALE_ARTEFACT',
+    );
+    const ahead = await leaveOf(users.dave, G, T0 + CLOCK_SLACK_MS + 1);
+    await rejectsWith(
+      checkFreshArtefact(ahead, { groupId: G, kinds: ['leave'] }, context),
+      'FROM_THE_FUTURE',
+    );
+    const forged = { ...join, userId: 'carol' };
+    await rejectsWith(
+      checkFreshArtefact(forged, { groupId: G, kinds: ['join'] }, context),
+      'BAD_ARTEFACT_SIGNATURE',
+    );
+    await rejectsWith(
+      checkFreshArtefact({ ...join, userId: 'ghost' }, { groupId: G, kinds: ['join'] }, context),
+      'UNKNOWN_SIGNER',
+    );
   });
 });
 

@@ -346,6 +346,7 @@ describe('the attacks of issue 9 point 1 are refused', () => {
 
 describe("the server's roster rule", () => {
   const member = (pending?: AdditionArtefact) => (pending ? { pending } : {});
+  const established = { alice: undefined, bob: undefined, carol: undefined };
   const roster = (
     members: Record<string, AdditionArtefact | undefined>,
     departed: Record<string, RemovalArtefact> = {},
@@ -356,7 +357,7 @@ describe("the server's roster rule", () => {
 
   it('stores a statement built on an older roster when only additions came since; the newcomers stay pending', async () => {
     const daveJoin = await joinRequest(u.dave, G, T0 + 3 * MINUTE);
-    const current = roster({ alice: undefined, bob: undefined, carol: undefined, dave: daveJoin });
+    const current = roster({ ...established, dave: daveJoin });
     const rekey = await build.next(s3, u.bob, { createdAt: T0 + 3 * MINUTE, kind: 'rekey' });
     expect(decideRoster(rekey, current)).toEqual({ outcome: 'accept', stillPending: ['dave'] });
   });
@@ -365,9 +366,7 @@ describe("the server's roster rule", () => {
     const daveJoin = await joinRequest(u.dave, G, T0 + 3 * MINUTE, await statementHash(s3));
     const erinJoin = await joinRequest(u.erin, G, T0 + 3 * MINUTE, await statementHash(s3));
     const current = roster({
-      alice: undefined,
-      bob: undefined,
-      carol: undefined,
+      ...established,
       dave: daveJoin,
       erin: erinJoin,
     });
@@ -389,9 +388,7 @@ describe("the server's roster rule", () => {
     });
     await verify(daves, rebuilt);
     const after = roster({
-      alice: undefined,
-      bob: undefined,
-      carol: undefined,
+      ...established,
       dave: undefined,
       erin: erinJoin,
     });
@@ -402,9 +399,7 @@ describe("the server's roster rule", () => {
     const silent = await joinRequest(u.dave, G, T0 + 3 * MINUTE);
     const erinJoin = await joinRequest(u.erin, G, T0 + 4 * MINUTE);
     const current = roster({
-      alice: undefined,
-      bob: undefined,
-      carol: undefined,
+      ...established,
       dave: silent,
       erin: erinJoin,
     });
@@ -434,12 +429,11 @@ describe("the server's roster rule", () => {
     });
     // A roster member the statement neither keeps nor removes (the server knows her from an
     // epoch the maker did not build on).
-    expect(
-      decideRoster(
-        rekey,
-        roster({ alice: undefined, bob: undefined, carol: undefined, erin: undefined }),
-      ),
-    ).toEqual({ outcome: 'conflict', leftSince: [], droppedWithoutArtefact: ['erin'] });
+    expect(decideRoster(rekey, roster({ ...established, erin: undefined }))).toEqual({
+      outcome: 'conflict',
+      leftSince: [],
+      droppedWithoutArtefact: ['erin'],
+    });
     // Carol's removal with her artefact is fine, though the server has not recorded it yet.
     const rotated = await build.next(s3, u.bob, {
       createdAt: T0 + 3 * MINUTE,
