@@ -270,11 +270,11 @@ export interface JoinInput {
  */
 export async function createJoinEpoch(input: JoinInput): Promise<NewEpoch> {
   const { me, latest, request } = input;
-  const makerKey = latest.maker === me.userId ? undefined : input.memberBundles.get(latest.maker);
-  if (
-    !makerKey ||
-    !(await ed25519Verify(makerKey.identitySign, latest.signature, statementSignedBytes(latest)))
-  )
+  const makerKey =
+    latest.maker === me.userId
+      ? me.identitySign.publicKey
+      : input.memberBundles.get(latest.maker)?.identitySign;
+  if (!makerKey || !(await ed25519Verify(makerKey, latest.signature, statementSignedBytes(latest))))
     throw new CryptoError(
       'BAD_SIGNATURE',
       `epoch ${latest.epoch} is not signed by ${latest.maker}`,

@@ -279,6 +279,17 @@ describe('what a member refuses (issue 9 points 1 and 2)', () => {
     const rekey = { ...(await base()), kind: 'rekey' as const };
     const forged = await s.craft('mallory', rekey);
     await rejectsWith(s.accept(s.views.alice, 'alice', forged), 'BAD_SIGNATURE');
+    // A joiner served that statement as the latest refuses to build on it.
+    await rejectsWith(
+      createJoinEpoch({
+        me: s.keys.dave,
+        latest: forged.statement,
+        request: await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(31) }),
+        memberBundles: s.bundleMap('alice', 'bob', 'carol'),
+        now: at(31),
+      }),
+      'BAD_SIGNATURE',
+    );
     const misChained = await s.craft('bob', { ...rekey, previousHash: randomBytes(32) });
     await rejectsWith(s.accept(s.views.alice, 'alice', misChained), 'EPOCH_FORK');
     const skipped = await s.craft('bob', { ...rekey, epoch: 5 });
