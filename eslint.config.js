@@ -23,6 +23,29 @@ const platformGlobals = [
   message: 'protocol/ and client/ are runtime-neutral: inject it instead.',
 }));
 
+/** Node built-ins, which runtime-neutral code must not import. */
+const runtimeNeutralImportPatterns = [
+  {
+    group: ['node:*'],
+    message: 'protocol/ and client/ are runtime-neutral: no Node built-ins.',
+  },
+  {
+    group: [
+      'fs',
+      'path',
+      'os',
+      'crypto',
+      'http',
+      'https',
+      'net',
+      'stream',
+      'worker_threads',
+      'child_process',
+    ],
+    message: 'protocol/ and client/ are runtime-neutral: no Node built-ins.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.local/', 'cdk.out/', 'web/dist/', '**/*.d.ts'] },
   js.configs.recommended,
@@ -53,30 +76,29 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          patterns: runtimeNeutralImportPatterns,
+        },
+      ],
+      'no-restricted-globals': ['error', ...platformGlobals],
+    },
+  },
+  {
+    // protocol/ is what the server and every client share: it may import only itself (and
+    // libraries), never client/, lambdas/ or infra/.
+    files: ['protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
           patterns: [
+            ...runtimeNeutralImportPatterns,
             {
-              group: ['node:*'],
-              message: 'protocol/ and client/ are runtime-neutral: no Node built-ins.',
-            },
-            {
-              group: [
-                'fs',
-                'path',
-                'os',
-                'crypto',
-                'http',
-                'https',
-                'net',
-                'stream',
-                'worker_threads',
-                'child_process',
-              ],
-              message: 'protocol/ and client/ are runtime-neutral: no Node built-ins.',
+              group: ['../*', '!../protocol/*'],
+              message: 'protocol/ imports nothing outside protocol/.',
             },
           ],
         },
       ],
-      'no-restricted-globals': ['error', ...platformGlobals],
     },
   },
 );

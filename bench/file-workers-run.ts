@@ -4,7 +4,8 @@
  * with each chunk cipher in turn, interleaved round by round so background load hits all alike.
  */
 import { type ChunkCipher, decryptFileStream, encryptFileStream } from '../client/crypto/file';
-import { bytesEqual, concatBytes, randomBytes } from '../client/crypto/primitives';
+import { randomBytes } from '../client/crypto/primitives';
+import { bytesEqual, concatBytes } from '../protocol/bytes';
 
 export interface Contender {
   name: string;

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { Envelope, MessageId, UserName, type PublicBundleWire } from './commands';
 import { BaseFrame } from './frames';
+import { MAX_ARTEFACT_BASE64_CHARS } from './group-artefacts';
+import { MAX_STATEMENT_BASE64_CHARS } from './group-statement';
 
 /**
  * Group name rule, shared by client and server: after trim, Unicode NFKC and lower-case, 1 to 64
@@ -59,11 +61,12 @@ export const LIST_PAGE = { default: 50, max: 100 } as const;
 export const PageCursor = z.base64url().min(1).max(1024);
 
 /**
- * The signed epoch statement (client/crypto/group-statement.ts wire form): it names up to 256
- * members, so it can be about 13 KB of base64.
+ * The signed group statement (protocol/group-statement.ts wire form): up to 256 members with a
+ * fingerprint each and the artefacts of its changes, at most 24 KB of base64.
  */
-export const MAX_STATEMENT_BASE64_CHARS = 16 * 1024;
 export const Statement = z.base64().min(4).max(MAX_STATEMENT_BASE64_CHARS);
+/** A signed join request, leave, admin removal or admin addition (protocol/group-artefacts.ts). */
+export const Artefact = z.base64().min(4).max(MAX_ARTEFACT_BASE64_CHARS);
 
 export const CreateFrame = BaseFrame.extend({ action: z.literal('create'), groupId: GroupName });
 export const JoinFrame = BaseFrame.extend({ action: z.literal('join'), groupId: GroupName });

@@ -17,3 +17,10 @@ export const WS_LIMITS = {
  */
 export const MAX_INLINE_ENVELOPE_BASE64_CHARS = 24 * 1024;
 export const MAX_INLINE_ENVELOPE_BYTES = (MAX_INLINE_ENVELOPE_BASE64_CHARS / 4) * 3;
+
+/**
+ * How far ahead of a verifier's clock a signed time may be (statements, artefacts, signed
+ * prekeys, a message against its epoch's successor): phones' clocks drift by minutes. Further
+ * ahead is FROM_THE_FUTURE, which is retried later, never a final verdict.
+ */
+export const CLOCK_SLACK_MS = 5 * 60 * 1000;

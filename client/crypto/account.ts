@@ -10,11 +10,12 @@
  */
 import { argon2id } from 'hash-wasm';
 import { checkUsername } from '../../protocol/username';
-import { CryptoError } from './errors';
-import { concatBytes, hkdf, sha256, utf8 } from './primitives';
-import type { Bytes } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { hkdf } from './primitives';
 import { resolveKdfCost } from './kdf-settings';
 import type { Argon2Cost } from './kdf-settings';
+import { checkNewPassword } from './password-strength';
+import { concatBytes, sha256, utf8, type Bytes } from '../../protocol/bytes';
 
 export interface AccountKeys {
   /** Sent to the server at signup and signin in place of the password. */
@@ -31,20 +32,6 @@ export function normaliseUsername(name: string): string {
   const check = checkUsername(name);
   if (!check.ok) throw new CryptoError('BAD_INPUT', check.reason);
   return check.username;
-}
-
-/**
- * A minimum for new passwords, checked by signup UIs only: the server never sees the password,
- * so the client is the only place that can enforce it. Signin accepts any non-empty password so
- * that a policy change never locks anyone out.
- */
-export const MIN_PASSWORD_LENGTH = 8;
-
-export function checkNewPassword(password: string): { ok: true } | { ok: false; reason: string } {
-  const length = [...password.normalize('NFKC')].length;
-  return length >= MIN_PASSWORD_LENGTH
-    ? { ok: true }
-    : { ok: false, reason: `a password has at least ${MIN_PASSWORD_LENGTH} characters` };
 }
 
 const SALT_DOMAIN = 'cipherline/v1';
@@ -90,4 +77,19 @@ export async function deriveAccountKeys(
   } finally {
     root.fill(0);
   }
+}
+
+/**
+ * Signup and password change: refuses a weak password (WEAK_PASSWORD, with the reason; see
+ * password-strength.ts) before deriving anything, so every client enforces the rule. The username
+ * counts as a word a guesser tries first.
+ */
+export async function deriveNewAccountKeys(
+  username: string,
+  password: string,
+  cost?: Argon2Cost,
+): Promise<AccountKeys> {
+  const verdict = await checkNewPassword(password, [normaliseUsername(username)]);
+  if (!verdict.ok) throw new CryptoError('WEAK_PASSWORD', verdict.reason ?? 'weak password');
+  return deriveAccountKeys(username, password, cost);
 }

@@ -12,15 +12,17 @@
  * 'file', 'receipt', 'key-share'), so label ‖ fields stays unambiguous.
  */
 import type { DirectMessageType } from './envelope-header';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   type LocalKeys,
   type VerifiedBundle,
+  checkSignedPrekeyAge,
   findSignedPrekey,
   generateX25519KeyPair,
   x25519,
 } from './keys';
-import { type Bytes, concatBytes, hkdf, lengthPrefixed, u32, utf8 } from './primitives';
+import { hkdf } from './primitives';
+import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from '../../protocol/bytes';
 
 export const TDES_KEY_BYTES = 24;
 export const MAC_KEY_BYTES = 32;
@@ -89,13 +91,16 @@ export interface SenderAgreement {
   readonly keys: MessageKeys;
 }
 
-/** The sender's side: a fresh EK (its private half is dropped when this returns). */
+/** The sender's side: a fresh EK (its private half is dropped when this returns), to a prekey
+ * that is neither too old nor from the future at the sender's clock `now`. */
 export async function senderAgreement(
   sender: LocalKeys,
   recipient: VerifiedBundle,
   type: DirectMessageType,
   messageId: string,
+  now: number,
 ): Promise<SenderAgreement> {
+  checkSignedPrekeyAge(recipient, now);
   const ephemeral = await generateX25519KeyPair();
   const spk = recipient.signedPrekey;
   const dh1 = await x25519(ephemeral.privateKey, recipient.identityDh);

@@ -14,17 +14,25 @@
  * UTF-8, 1 to 256 bytes. Message envelopes carry no chunk index: files travel as chunks in their
  * own format (file-format.ts) and the envelope carries the file key.
  */
-import { CryptoError, type CryptoErrorCode } from './errors';
-import { type Bytes, concatBytes, fromUtf8, lengthPrefixed, u32, u64, utf8 } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { SIGNATURE_BYTES } from '../../protocol/signatures';
+import {
+  ByteReader,
+  type Bytes,
+  checkId,
+  concatBytes,
+  lengthPrefixed,
+  u32,
+  u64,
+} from '../../protocol/bytes';
 
 export const ENVELOPE_VERSION = 1;
 export const IV_BYTES = 8;
 export const MAC_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+export { SIGNATURE_BYTES };
 export const EPHEMERAL_KEY_BYTES = 32;
-export const MAX_ID_BYTES = 256;
 
-export type DirectMessageType = 'text' | 'key-share' | 'file' | 'receipt';
+export type DirectMessageType = 'text' | 'key-share' | 'file' | 'receipt' | 'backup-note';
 export type GroupMessageType = 'group-text' | 'group-file';
 export type MessageType = DirectMessageType | GroupMessageType;
 
@@ -33,6 +41,7 @@ export const DIRECT_MESSAGE_TYPES: readonly DirectMessageType[] = [
   'key-share',
   'file',
   'receipt',
+  'backup-note',
 ];
 export const GROUP_MESSAGE_TYPES: readonly GroupMessageType[] = ['group-text', 'group-file'];
 
@@ -42,6 +51,7 @@ const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   'key-share': 0x02,
   file: 0x03,
   receipt: 0x04,
+  'backup-note': 0x05,
   'group-text': 0x11,
   'group-file': 0x12,
 };
@@ -91,15 +101,6 @@ export function withCiphertextLength(
   return { ...header, ciphertextLength } as EnvelopeHeader;
 }
 
-/** Checks an id before it goes into a header (BAD_INPUT for the sender's own mistakes). */
-export function checkId(id: string, what: string): Bytes {
-  const bytes = utf8(id);
-  if (bytes.length === 0 || bytes.length > MAX_ID_BYTES) {
-    throw new CryptoError('BAD_INPUT', `${what} must be 1 to ${MAX_ID_BYTES} bytes of UTF-8`);
-  }
-  return bytes;
-}
-
 export function encodeHeader(header: EnvelopeHeader): Bytes {
   const prefix = new Uint8Array([ENVELOPE_VERSION, TYPE_CODES[header.type]]);
   if (isGroupHeader(header)) {
@@ -133,88 +134,6 @@ export function encodeHeader(header: EnvelopeHeader): Bytes {
 
 export function isGroupHeader(header: EnvelopeHeader): header is GroupHeader {
   return isGroupType(header.type);
-}
-
-/** Reads length-prefixed fields; running past the end throws `overrun` (TRUNCATED for whole
- * envelopes, MALFORMED inside an authenticated payload). */
-export class ByteReader {
-  #offset = 0;
-  readonly #view: DataView;
-
-  constructor(
-    readonly bytes: Uint8Array,
-    private readonly overrun: CryptoErrorCode = 'MALFORMED',
-  ) {
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get offset(): number {
-    return this.#offset;
-  }
-
-  get remaining(): number {
-    return this.bytes.length - this.#offset;
-  }
-
-  take(length: number): Uint8Array {
-    if (length > this.remaining)
-      throw new CryptoError(this.overrun, 'input ends before the field does');
-    const out = this.bytes.subarray(this.#offset, this.#offset + length);
-    this.#offset += length;
-    return out;
-  }
-
-  u8(): number {
-    return this.take(1)[0]!;
-  }
-
-  /** One length-prefixed field. */
-  field(): Uint8Array {
-    if (this.remaining < 4)
-      throw new CryptoError(this.overrun, 'input ends inside a length prefix');
-    const length = this.#view.getUint32(this.#offset, false);
-    this.#offset += 4;
-    return this.take(length);
-  }
-
-  fixedField(length: number, what: string): Uint8Array {
-    const field = this.field();
-    if (field.length !== length)
-      throw new CryptoError('MALFORMED', `${what} must be ${length} bytes`);
-    return field;
-  }
-
-  u32Field(what: string): number {
-    const field = this.fixedField(4, what);
-    return new DataView(field.buffer, field.byteOffset, 4).getUint32(0, false);
-  }
-
-  u64Field(what: string): number {
-    const field = this.fixedField(8, what);
-    const value = new DataView(field.buffer, field.byteOffset, 8).getBigUint64(0, false);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER))
-      throw new CryptoError('MALFORMED', `${what} is out of range`);
-    return Number(value);
-  }
-
-  idField(what: string): string {
-    const field = this.field();
-    if (field.length === 0 || field.length > MAX_ID_BYTES)
-      throw new CryptoError('MALFORMED', `${what} has a bad length`);
-    try {
-      return fromUtf8(field);
-    } catch {
-      throw new CryptoError('MALFORMED', `${what} is not UTF-8`);
-    }
-  }
-
-  stringField(what: string): string {
-    try {
-      return fromUtf8(this.field());
-    } catch {
-      throw new CryptoError('MALFORMED', `${what} is not UTF-8`);
-    }
-  }
 }
 
 export interface ParsedEnvelope {

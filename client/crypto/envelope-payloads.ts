@@ -7,22 +7,29 @@
  *   receipt            : u8 kind (1 delivered, 2 read) ‖ lengthPrefixed(message id, ...) (≥ 1 id)
  *   key-share          : u8 format (1) ‖ lengthPrefixed(group id, epoch u32,
  *                        epoch statement hash (32), group key (32))
+ *   backup-note        : u8 format (1) ‖ lengthPrefixed(version u64, backup hash (32),
+ *                        previous backup hash (32)); only from an account to itself
  *
  * Payloads are authenticated before they are decoded, so a payload that does not fit its format
  * was sent that way by an authentic sender: MALFORMED.
  */
+import { type DirectMessageType, type GroupMessageType, type MessageType } from './envelope-header';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   ByteReader,
   checkId,
-  type DirectMessageType,
-  type GroupMessageType,
-  type MessageType,
-} from './envelope-header';
-import { CryptoError } from './errors';
-import { type Bytes, concatBytes, fromUtf8, lengthPrefixed, u32, u64, utf8 } from './primitives';
+  type Bytes,
+  concatBytes,
+  fromUtf8,
+  lengthPrefixed,
+  u32,
+  u64,
+  utf8,
+} from '../../protocol/bytes';
 
 const FILE_PAYLOAD_FORMAT = 1;
 const KEY_SHARE_FORMAT = 1;
+const BACKUP_NOTE_FORMAT = 1;
 export const FILE_KEY_BYTES = 32;
 export const DIGEST_BYTES = 32;
 export const GROUP_KEY_BYTES = 32;
@@ -56,11 +63,19 @@ export interface KeySharePayload {
   readonly groupKey: Uint8Array;
 }
 
+/** A note to my other devices: the backup I just wrote (backup-sync.ts checks the chain). */
+export interface BackupNote {
+  readonly version: number;
+  readonly hash: Uint8Array;
+  readonly previousHash: Uint8Array;
+}
+
 export type DirectBody =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'file'; readonly file: FileDescriptor }
   | { readonly type: 'receipt'; readonly receipt: Receipt }
-  | { readonly type: 'key-share'; readonly keyShare: KeySharePayload };
+  | { readonly type: 'key-share'; readonly keyShare: KeySharePayload }
+  | { readonly type: 'backup-note'; readonly note: BackupNote };
 
 export type GroupBody =
   | { readonly type: 'group-text'; readonly text: string }
@@ -156,6 +171,28 @@ export function decodeKeyShare(payload: Uint8Array): KeySharePayload {
   return share;
 }
 
+function encodeBackupNote(note: BackupNote): Bytes {
+  requireLength(note.hash, STATEMENT_HASH_BYTES, 'a backup hash');
+  requireLength(note.previousHash, STATEMENT_HASH_BYTES, 'a previous backup hash');
+  return concatBytes(
+    new Uint8Array([BACKUP_NOTE_FORMAT]),
+    lengthPrefixed(u64(note.version), note.hash, note.previousHash),
+  );
+}
+
+function decodeBackupNote(payload: Uint8Array): BackupNote {
+  const reader = new ByteReader(payload);
+  if (reader.u8() !== BACKUP_NOTE_FORMAT)
+    throw new CryptoError('MALFORMED', 'unknown backup note format');
+  const note: BackupNote = {
+    version: reader.u64Field('version'),
+    hash: reader.fixedField(32, 'backup hash').slice(),
+    previousHash: reader.fixedField(32, 'previous backup hash').slice(),
+  };
+  reader.end('backup note');
+  return note;
+}
+
 function decodeText(payload: Uint8Array): string {
   try {
     return fromUtf8(payload);
@@ -177,6 +214,8 @@ export function encodeBody(body: MessageBody): Bytes {
       return encodeReceipt(body.receipt);
     case 'key-share':
       return encodeKeyShare(body.keyShare);
+    case 'backup-note':
+      return encodeBackupNote(body.note);
     default: {
       const unreachable: never = body;
       throw new CryptoError('BAD_INPUT', `unknown body ${String(unreachable)}`);
@@ -199,6 +238,8 @@ export function decodeBody(type: MessageType, payload: Uint8Array): MessageBody 
       return { type, receipt: decodeReceipt(payload) };
     case 'key-share':
       return { type, keyShare: decodeKeyShare(payload) };
+    case 'backup-note':
+      return { type, note: decodeBackupNote(payload) };
     default: {
       const unreachable: never = type;
       throw new CryptoError('MALFORMED', `unknown message type ${String(unreachable)}`);

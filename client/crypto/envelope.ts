@@ -35,7 +35,7 @@ import {
   withCiphertextLength,
 } from './envelope-header';
 import { type DirectBody, decodeBody, encodeBody } from './envelope-payloads';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   INBOX_RETENTION_MS,
   type LocalKeys,
@@ -43,18 +43,10 @@ import {
   ed25519Sign,
   ed25519Verify,
 } from './keys';
-import {
-  type Bytes,
-  concatBytes,
-  hmacKey,
-  hmacSign,
-  hmacVerify,
-  lengthPrefixed,
-  randomBytes,
-  utf8,
-} from './primitives';
+import { hmacKey, hmacSign, hmacVerify, randomBytes } from './primitives';
 import { type SeenStore, seenKey } from './seen-store';
 import { tdesCbcDecrypt, tdesCbcEncrypt } from './tdes';
+import { type Bytes, concatBytes, lengthPrefixed, utf8 } from '../../protocol/bytes';
 
 /**
  * The largest envelope a client sends inline (DESIGN.md section 3): its base64 form is then at
@@ -202,7 +194,7 @@ export interface SealDirectInput {
   readonly recipient: VerifiedBundle;
   /** Unique per sender (a UUID); also the inbox's idempotency key. */
   readonly messageId: string;
-  /** Epoch milliseconds, the sender's clock. */
+  /** Epoch milliseconds, the sender's clock (also what the recipient's prekey age is judged by). */
   readonly timestamp: number;
   /** Its type is the envelope's type. */
   readonly body: DirectBody;
@@ -211,7 +203,7 @@ export interface SealDirectInput {
 /** A new ephemeral key, so a new message key, for every call. */
 export async function sealDirect(input: SealDirectInput): Promise<Bytes> {
   const { sender, recipient, messageId, timestamp, body } = input;
-  const agreement = await senderAgreement(sender, recipient, body.type, messageId);
+  const agreement = await senderAgreement(sender, recipient, body.type, messageId, timestamp);
   const header: Omit<DirectHeader, 'ciphertextLength'> = {
     type: body.type,
     senderId: sender.userId,
@@ -251,6 +243,9 @@ export async function openDirect(input: OpenDirectInput): Promise<OpenedDirect> 
       'WRONG_SENDER',
       `envelope from ${header.senderId}, delivered as from ${authenticatedSenderId}`,
     );
+  }
+  if (header.type === 'backup-note' && header.senderId !== me.userId) {
+    throw new CryptoError('WRONG_SENDER', `a backup note from ${header.senderId}, not from myself`);
   }
   if (header.recipientId !== me.userId) {
     throw new CryptoError(

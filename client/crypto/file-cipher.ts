@@ -4,7 +4,7 @@
  * output in order. The pool speaks to its workers through a small port interface, so the same
  * pool serves Web Workers (below) and Node's worker_threads (client/node/).
  */
-import { CryptoError, type CryptoErrorCode } from './errors';
+import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   type ChunkDecryptJob,
   type ChunkEncryptJob,
@@ -12,7 +12,7 @@ import {
   decryptChunk,
   encryptChunk,
 } from './file-format';
-import type { Bytes } from './primitives';
+import { type Bytes } from '../../protocol/bytes';
 
 export type { ChunkDecryptJob, ChunkEncryptJob, DecryptedChunk } from './file-format';
 

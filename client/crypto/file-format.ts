@@ -21,20 +21,10 @@
  * authentic chunk of this file at the wrong place is CHUNK_ORDER. A chunk's plaintext is at most 1 MiB, so no 3DES key
  * encrypts more than 2^17 + 1 blocks (the limit is 2^20).
  */
-import { CryptoError } from './errors';
-import {
-  type Bytes,
-  concatBytes,
-  hkdf,
-  hmacKey,
-  hmacSign,
-  hmacVerify,
-  lengthPrefixed,
-  randomBytes,
-  u32,
-  utf8,
-} from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { hkdf, hmacKey, hmacSign, hmacVerify, randomBytes } from './primitives';
 import { tdesCbcDecrypt, tdesCbcEncrypt } from './tdes';
+import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from '../../protocol/bytes';
 
 export const FILE_FORMAT_VERSION = 1;
 /** The largest (and default) plaintext per chunk. */

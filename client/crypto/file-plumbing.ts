@@ -4,7 +4,7 @@
  * jobs with bounded concurrency while keeping their order. Memory stays bounded by a few chunks.
  */
 import { CHUNK_HEADER_BYTES, encryptedLengthFromHeader } from './file-format';
-import type { Bytes } from './primitives';
+import { type Bytes } from '../../protocol/bytes';
 
 export type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 

@@ -11,7 +11,7 @@
  * server never sees it.
  */
 import { createSHA256 } from 'hash-wasm';
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import { type ChunkCipher, inThreadChunkCipher } from './file-cipher';
 import {
   FILE_KEY_BYTES,
@@ -28,7 +28,8 @@ import {
   splitIntoChunks,
   toAsyncIterable,
 } from './file-plumbing';
-import { type Bytes, bytesEqual, randomBytes } from './primitives';
+import { randomBytes } from './primitives';
+import { type Bytes, bytesEqual } from '../../protocol/bytes';
 
 export { MAX_CHUNK_SIZE, encryptedChunkLength } from './file-format';
 export { toReadableStream, type ByteSource } from './file-plumbing';

@@ -28,11 +28,12 @@ import {
   sealWithKeys,
 } from './envelope';
 import { type GroupBody, decodeBody, encodeBody } from './envelope-payloads';
-import { CryptoError } from './errors';
-import { type GroupView, currentEpoch, findEpoch } from './group';
+import { CryptoError } from '../../protocol/crypto-error';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
+import { type GroupView, currentEpoch, findEpoch, successorOf } from './group';
 import type { LocalKeys, VerifiedBundle } from './keys';
-import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from './primitives';
 import type { SeenStore } from './seen-store';
+import { type Bytes, concatBytes, lengthPrefixed, u32, utf8 } from '../../protocol/bytes';
 
 export interface GroupKeyContext {
   readonly type: GroupMessageType;
@@ -104,12 +105,18 @@ export interface OpenGroupInput {
 export interface OpenedGroup {
   readonly header: GroupHeader;
   readonly body: GroupBody;
+  /** Its epoch had a successor when it arrived: show it marked late (sent before the change,
+   * delivered after it). */
+  readonly late: boolean;
 }
 
 /**
  * Order: structure; WRONG_TYPE (also a 1:1 envelope here); WRONG_RECIPIENT (another group);
  * WRONG_SENDER; BAD_EPOCH (an epoch I hold no key for: before I joined, or unknown); NOT_A_MEMBER
- * (sender not in that epoch); BAD_SIGNATURE; BAD_MAC; TOO_OLD / TOO_NEW; REPLAY; then decryption.
+ * (sender not in that epoch); BAD_SIGNATURE; BAD_MAC; TOO_OLD / TOO_NEW; EPOCH_ENDED (dated after
+ * the next epoch's createdAt plus CLOCK_SLACK_MS: a removed member still holds the old key, so
+ * the old epoch ends with its successor); REPLAY; then decryption. A message of an epoch that
+ * has a successor is returned `late`.
  */
 export async function openGroup(input: OpenGroupInput): Promise<OpenedGroup> {
   const { view, sender, authenticatedSenderId } = input;
@@ -140,6 +147,14 @@ export async function openGroup(input: OpenGroupInput): Promise<OpenedGroup> {
   const keys = await deriveGroupMessageKeys(epoch.groupKey, header);
   await checkMac(parsed, keys);
   checkTimestamp(header.timestamp, input.now);
+  const successor = successorOf(view, header.epoch);
+  if (successor && header.timestamp > successor.createdAt + CLOCK_SLACK_MS) {
+    throw new CryptoError(
+      'EPOCH_ENDED',
+      `a message in epoch ${header.epoch} dated after epoch ${successor.epoch} began`,
+    );
+  }
   await recordOnce(input.seen, header.senderId, header.messageId, header.timestamp);
-  return { header, body: decodeBody(header.type, decrypt(parsed, keys)) };
+  const body = decodeBody(header.type, decrypt(parsed, keys));
+  return { header, body, late: successor !== undefined };
 }

@@ -1,45 +1,60 @@
 /**
  * Group keys by epoch (DESIGN.md section 4, Groups). Every epoch has its own random 32-byte group
- * key, never known to the server, and a signed statement (group-statement.ts) saying who is in it.
+ * key, never known to the server, and a signed statement (protocol/group-statement.ts) saying who
+ * is in it, with the artefact of every change, a fingerprint of each member's identity keys as
+ * its maker saw them and a commitment to the key.
  *
- * - createGroup: the creator makes epoch 1 (members = [creator]) and wraps the key for itself.
- * - createJoinEpoch: a joiner makes epoch n+1 = epoch n's members plus itself, with a new key
- *   wrapped for every member (1:1 'key-share' envelopes). It never receives an older key, so it
- *   cannot read what was said before it joined; no other member has to be online.
- * - createRotationEpoch: after a leave, a remaining member makes epoch n+1 without the leavers.
- * - acceptEpoch: what every other member checks before using a new epoch.
+ * Making epochs (this file): createGroup (epoch 1), createJoinEpoch (a joiner adds itself, and
+ * may carry other pending joiners), createChangeEpoch (a member carries leaves, removals,
+ * additions, admin and closed changes), createRekeyEpoch (a new key, nothing else). The maker
+ * wraps the key for every member of the new epoch (1:1 'key-share' envelopes). Accepting them:
+ * group-accept.ts. Artefacts: group-membership.ts.
  *
  * Members keep old epochs' keys (GroupView.epochs) so messages sent just before a change still
  * open; pruneGroupView drops keys no message in the inbox can need any more.
  */
-import { checkId } from './envelope-header';
-import { sealDirect, openDirect, MAX_CLOCK_SKEW_MS } from './envelope';
-import { GROUP_KEY_BYTES } from './envelope-payloads';
-import { CryptoError } from './errors';
+import { type Bytes, bytesEqual } from '../../protocol/bytes';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
-  type EpochKind,
-  type EpochStatement,
-  NO_PREVIOUS_EPOCH,
+  type AdditionArtefact,
+  type JoinRequest,
+  type RemovalArtefact,
+  artefactSubject,
+  sortBySubject,
+} from '../../protocol/group-artefacts';
+import {
+  type GroupStatement,
+  NO_PREVIOUS_STATEMENT,
+  type StatementMember,
   type UnsignedStatement,
-  sameMembers,
+  adminIds,
+  identityFingerprint,
+  keyCommitment,
+  memberIds,
   signStatement,
-  sortMembers,
   statementHash,
-  verifyStatement,
-} from './group-statement';
+  statementSignedBytes,
+} from '../../protocol/group-statement';
+import {
+  type StatementContext,
+  memberHistory,
+  verifyNextStatement,
+} from '../../protocol/group-verify';
+import { ed25519Verify } from '../../protocol/signatures';
+import { sealDirect, MAX_CLOCK_SKEW_MS } from './envelope';
+import { GROUP_KEY_BYTES } from './envelope-payloads';
 import { INBOX_RETENTION_MS, type LocalKeys, type VerifiedBundle, ownVerifiedBundle } from './keys';
-import { type Bytes, bytesEqual, randomBytes } from './primitives';
-import type { SeenStore } from './seen-store';
+import { randomBytes } from './primitives';
 
 /** One epoch as a member holds it. */
 export interface GroupEpoch {
   readonly groupId: string;
   readonly epoch: number;
-  readonly kind: EpochKind;
-  readonly actor: string;
+  readonly statement: GroupStatement;
+  readonly statementHash: Uint8Array;
+  /** The statement's member ids, sorted. */
   readonly members: readonly string[];
   readonly createdAt: number;
-  readonly statementHash: Bytes;
   /** Secret: 32 random bytes. */
   readonly groupKey: Bytes;
 }
@@ -60,6 +75,26 @@ export function findEpoch(view: GroupView, epoch: number): GroupEpoch | undefine
   return view.epochs.find((e) => e.epoch === epoch);
 }
 
+/** The epoch after `epoch` in the view, if I hold it. */
+export function successorOf(view: GroupView, epoch: number): GroupEpoch | undefined {
+  return view.epochs.find((e) => e.epoch === epoch + 1);
+}
+
+/** Who joined and left when, by what this view still holds (for verifyNextStatement). */
+export const historyOf = (view: GroupView) => memberHistory(view.epochs.map((e) => e.statement));
+
+export function epochFrom(
+  statement: GroupStatement,
+  hash: Uint8Array,
+  groupKey: Bytes,
+): GroupEpoch {
+  const { groupId, epoch, createdAt } = statement;
+  const members = memberIds(statement);
+  return { groupId, epoch, statement, statementHash: hash, members, createdAt, groupKey };
+}
+
+// ---------------------------------------------------------------- making epochs
+
 /** One 1:1 key-share envelope to hand to the server for `recipientId`. */
 export interface OutgoingKeyShare {
   readonly recipientId: string;
@@ -69,294 +104,244 @@ export interface OutgoingKeyShare {
 
 /** A freshly made epoch: publish the statement and the key-shares, keep the view. */
 export interface NewEpoch {
-  readonly statement: EpochStatement;
+  readonly statement: GroupStatement;
   readonly keyShares: readonly OutgoingKeyShare[];
   readonly epoch: GroupEpoch;
   readonly view: GroupView;
 }
 
-/** The verified bundles of the other members, by user id (my own is made from my keys). */
+/** Verified bundles by user id: every member of the new epoch but me (their key-shares are
+ * sealed to these keys, and their fingerprints go into the statement), and the signers of the
+ * artefacts it carries (a leaver, a removing admin). */
 export type MemberBundles = ReadonlyMap<string, VerifiedBundle>;
 
+interface EpochPlan {
+  readonly previous?: GroupStatement;
+  readonly history?: StatementContext['history'];
+  readonly kind: UnsignedStatement['kind'];
+  readonly members: readonly string[];
+  readonly admins: readonly string[];
+  readonly closed: boolean;
+  readonly additions: readonly AdditionArtefact[];
+  readonly removals: readonly RemovalArtefact[];
+}
+
 async function makeEpoch(
-  unsigned: UnsignedStatement,
+  groupId: string,
+  plan: EpochPlan,
   me: LocalKeys,
-  memberBundles: MemberBundles,
+  bundles: MemberBundles,
+  now: number,
   previousEpochs: readonly GroupEpoch[],
 ): Promise<NewEpoch> {
-  const statement = await signStatement(unsigned, me.identitySign.privateKey);
-  const hash = await statementHash(statement);
+  const mine = await ownVerifiedBundle(me);
+  const bundleOf = (userId: string): VerifiedBundle => {
+    const bundle = userId === me.userId ? mine : bundles.get(userId);
+    if (!bundle) throw new CryptoError('BAD_INPUT', `no verified bundle for ${userId}`);
+    return bundle;
+  };
+  if (plan.previous)
+    await checkBundlesAgainst(plan.previous, plan.members.map(bundleOf), me.userId);
+  const epochNumber = plan.previous ? plan.previous.epoch + 1 : 1;
   const groupKey = randomBytes(GROUP_KEY_BYTES);
+  const members: StatementMember[] = await Promise.all(
+    [...plan.members].sort().map(async (userId) => ({
+      userId,
+      admin: plan.admins.includes(userId),
+      fingerprint: await identityFingerprint(bundleOf(userId)),
+    })),
+  );
+  const statement = await signStatement(
+    {
+      groupId,
+      epoch: epochNumber,
+      kind: plan.kind,
+      maker: me.userId,
+      previousHash: plan.previous
+        ? await hashOf(plan.previous, previousEpochs)
+        : NO_PREVIOUS_STATEMENT,
+      createdAt: now,
+      closed: plan.closed,
+      members,
+      keyCommitment: await keyCommitment(groupId, epochNumber, groupKey),
+      additions: sortBySubject(plan.additions),
+      removals: sortBySubject(plan.removals),
+    },
+    me.identitySign.privateKey,
+  );
+  // The maker checks its own epoch as everyone else will, so a refusal shows up here.
+  const signingKeyOf = (userId: string) =>
+    userId === me.userId ? me.identitySign.publicKey : bundles.get(userId)?.identitySign;
+  const { hash } = await verifyNextStatement(plan.previous, statement, {
+    signingKeyOf,
+    now,
+    ...(plan.history && { history: plan.history }),
+  });
   const keyShares: OutgoingKeyShare[] = [];
   for (const member of statement.members) {
-    const recipient =
-      member === me.userId ? await ownVerifiedBundle(me) : memberBundles.get(member);
-    if (!recipient) throw new CryptoError('BAD_INPUT', `no verified bundle for member ${member}`);
     const messageId = globalThis.crypto.randomUUID();
     const envelope = await sealDirect({
       sender: me,
-      recipient,
+      recipient: bundleOf(member.userId),
       messageId,
-      timestamp: statement.createdAt,
+      timestamp: now,
       body: {
         type: 'key-share',
-        keyShare: {
-          groupId: statement.groupId,
-          epoch: statement.epoch,
-          statementHash: hash,
-          groupKey,
-        },
+        keyShare: { groupId, epoch: epochNumber, statementHash: hash, groupKey },
       },
     });
-    keyShares.push({ recipientId: member, messageId, envelope });
+    keyShares.push({ recipientId: member.userId, messageId, envelope });
   }
   const epoch = epochFrom(statement, hash, groupKey);
-  return {
-    statement,
-    keyShares,
-    epoch,
-    view: { groupId: statement.groupId, epochs: [...previousEpochs, epoch] },
-  };
+  return { statement, keyShares, epoch, view: { groupId, epochs: [...previousEpochs, epoch] } };
 }
 
-function epochFrom(statement: EpochStatement, hash: Bytes, groupKey: Bytes): GroupEpoch {
-  const { groupId, epoch, kind, actor, members, createdAt } = statement;
-  return { groupId, epoch, kind, actor, members, createdAt, statementHash: hash, groupKey };
+async function hashOf(previous: GroupStatement, held: readonly GroupEpoch[]): Promise<Uint8Array> {
+  return held.find((e) => e.statement === previous)?.statementHash ?? statementHash(previous);
 }
 
-/** Epoch 1, made by the client the server answered `created: true`. */
+/** FINGERPRINT_MISMATCH when a bundle I am about to seal to is not the identity the previous
+ * statement names for that member: a key change or a false bundle; the UI warns, never seals. */
+async function checkBundlesAgainst(
+  previous: GroupStatement,
+  bundles: readonly VerifiedBundle[],
+  me: string,
+): Promise<void> {
+  for (const bundle of bundles) {
+    const named = previous.members.find((m) => m.userId === bundle.userId);
+    if (!named || bundle.userId === me) continue;
+    if (!bytesEqual(named.fingerprint, await identityFingerprint(bundle)))
+      throw new FingerprintMismatchError(bundle.userId, previous.epoch);
+  }
+}
+
+/** A member's identity keys differ from what I pinned, or from what an earlier statement names:
+ * `member` is who to warn about. Never accepted silently. */
+export class FingerprintMismatchError extends CryptoError {
+  override readonly name = 'FingerprintMismatchError';
+  constructor(
+    readonly member: string,
+    epoch: number,
+  ) {
+    super(
+      'FINGERPRINT_MISMATCH',
+      `the identity keys of ${member} in epoch ${epoch} are not the ones known for ${member}: check the safety number`,
+    );
+  }
+}
+
+/** Epoch 1, made by the client the server answered `created: true`; I am its member and admin. */
 export async function createGroup(input: {
   groupId: string;
   me: LocalKeys;
   now: number;
+  closed?: boolean;
 }): Promise<NewEpoch> {
   const { groupId, me, now } = input;
-  checkId(groupId, 'group id');
-  const unsigned: UnsignedStatement = {
-    groupId,
-    epoch: 1,
+  const plan: EpochPlan = {
     kind: 'create',
-    actor: me.userId,
     members: [me.userId],
-    previousHash: NO_PREVIOUS_EPOCH,
-    createdAt: now,
+    admins: [me.userId],
+    closed: input.closed ?? false,
+    additions: [],
+    removals: [],
   };
-  return makeEpoch(unsigned, me, new Map(), []);
+  return makeEpoch(groupId, plan, me, new Map(), now, []);
 }
 
 export interface JoinInput {
   readonly me: LocalKeys;
   /** The group's latest statement, as the server serves it. */
-  readonly latest: EpochStatement;
-  /** Verified bundle of the latest statement's actor (its signature is checked). */
-  readonly latestActor: VerifiedBundle;
-  /** Verified bundles of the latest epoch's members. */
+  readonly latest: GroupStatement;
+  /** My join request (the one the server holds for me). */
+  readonly request: JoinRequest;
+  /** Other joiners' pending requests this epoch carries too (optional). */
+  readonly otherJoiners?: readonly JoinRequest[];
+  /** Verified bundles of the latest epoch's members and of the other joiners. */
   readonly memberBundles: MemberBundles;
   readonly now: number;
 }
 
 /**
  * Joining: a new epoch = the latest epoch's members plus me, signed by me, with a new key for
- * everyone. A joiner has no history to check the latest statement against beyond its signature
- * (trust on first use of the group); the members do the real checks in acceptEpoch.
+ * everyone. A joiner checks the latest statement's signature and that the bundles it seals to
+ * are the identities that statement names (FINGERPRINT_MISMATCH); it has no history to check the
+ * chain against (trust on first use of the group); the members check everything in acceptEpoch.
  */
 export async function createJoinEpoch(input: JoinInput): Promise<NewEpoch> {
-  const { me, latest } = input;
-  await verifyStatement(latest, input.latestActor);
-  if (latest.members.includes(me.userId)) {
-    throw new CryptoError('MEMBERS_MISMATCH', `${me.userId} is already in epoch ${latest.epoch}`);
-  }
-  const unsigned: UnsignedStatement = {
-    groupId: latest.groupId,
-    epoch: latest.epoch + 1,
-    kind: 'join',
-    actor: me.userId,
-    members: sortMembers([...latest.members, me.userId]),
-    previousHash: await statementHash(latest),
-    createdAt: input.now,
+  const { me, latest, request } = input;
+  const makerKey =
+    latest.maker === me.userId
+      ? me.identitySign.publicKey
+      : input.memberBundles.get(latest.maker)?.identitySign;
+  if (!makerKey || !(await ed25519Verify(makerKey, latest.signature, statementSignedBytes(latest))))
+    throw new CryptoError(
+      'BAD_SIGNATURE',
+      `epoch ${latest.epoch} is not signed by ${latest.maker}`,
+    );
+  const additions = [request, ...(input.otherJoiners ?? [])];
+  const plan: EpochPlan = {
+    previous: latest,
+    kind: 'change',
+    members: [...memberIds(latest), ...additions.map(artefactSubject)],
+    admins: adminIds(latest),
+    closed: latest.closed,
+    additions,
+    removals: [],
   };
-  return makeEpoch(unsigned, me, input.memberBundles, []);
+  return makeEpoch(latest.groupId, plan, me, input.memberBundles, input.now, []);
 }
 
-/** Members of my current epoch that the server no longer lists: non-empty means "rotate first". */
-export function departedMembers(view: GroupView, serverMembers: Iterable<string>): string[] {
-  const listed = new Set(serverMembers);
-  return currentEpoch(view).members.filter((member) => !listed.has(member));
-}
-
-export interface RotationInput {
+export interface ChangeInput {
   readonly view: GroupView;
   readonly me: LocalKeys;
-  /** Who stays: a strict subset of the current members that includes me. */
-  readonly remaining: Iterable<string>;
+  /** Join requests or admin additions (e.g. the server roster's pending ones). */
+  readonly additions?: readonly AdditionArtefact[];
+  /** Leaves or admin removals. */
+  readonly removals?: readonly RemovalArtefact[];
+  /** The new admins; default: the current admins who stay. Only an admin changes this (or a
+   * member naming itself when no admin remains). */
+  readonly admins?: readonly string[];
+  /** Close or open the group to joins (admins only). */
+  readonly closed?: boolean;
   readonly memberBundles: MemberBundles;
   readonly now: number;
 }
 
-/** After a leave: a new epoch without the leavers, so they cannot read what follows. */
-export async function createRotationEpoch(input: RotationInput): Promise<NewEpoch> {
+/** A member's new epoch carrying membership, admin or closed changes (leave rotation, admin
+ * removal or addition, admin and closed changes). */
+export async function createChangeEpoch(input: ChangeInput): Promise<NewEpoch> {
+  return nextEpoch(input, 'change');
+}
+
+/** A new key and nothing else (a device that lost the key, or a periodic refresh). */
+export async function createRekeyEpoch(
+  input: Pick<ChangeInput, 'view' | 'me' | 'memberBundles' | 'now'>,
+): Promise<NewEpoch> {
+  return nextEpoch(input, 'rekey');
+}
+
+async function nextEpoch(input: ChangeInput, kind: 'change' | 'rekey'): Promise<NewEpoch> {
   const { view, me } = input;
   const current = currentEpoch(view);
-  const members = sortMembers(input.remaining);
-  if (!current.members.includes(me.userId) || !members.includes(me.userId)) {
-    throw new CryptoError('NOT_A_MEMBER', `${me.userId} cannot rotate a group it is not in`);
-  }
-  checkRemoval(current.members, members);
-  const unsigned: UnsignedStatement = {
-    groupId: view.groupId,
-    epoch: current.epoch + 1,
-    kind: 'rotate',
-    actor: me.userId,
+  const additions = input.additions ?? [];
+  const removals = input.removals ?? [];
+  const removed = new Set(removals.map(artefactSubject));
+  const members = [
+    ...current.members.filter((id) => !removed.has(id)),
+    ...additions.map(artefactSubject),
+  ];
+  const plan: EpochPlan = {
+    previous: current.statement,
+    history: historyOf(view),
+    kind,
     members,
-    previousHash: current.statementHash,
-    createdAt: input.now,
+    admins: input.admins ?? adminIds(current.statement).filter((id) => members.includes(id)),
+    closed: input.closed ?? current.statement.closed,
+    additions,
+    removals,
   };
-  return makeEpoch(unsigned, me, input.memberBundles, view.epochs);
-}
-
-/** `after` must be `before` minus at least one member, with no one added. */
-function checkRemoval(before: readonly string[], after: readonly string[]): string[] {
-  const removed = before.filter((member) => !after.includes(member));
-  if (removed.length === 0 || after.some((member) => !before.includes(member))) {
-    throw new CryptoError(
-      'MEMBERS_MISMATCH',
-      'a rotation removes at least one member and adds none',
-    );
-  }
-  return removed;
-}
-
-export type EpochChange =
-  | { readonly kind: 'join'; readonly member: string }
-  | { readonly kind: 'rotate'; readonly removed: readonly string[]; readonly by: string }
-  /** The same epoch again (redelivery): nothing changed. */
-  | { readonly kind: 'unchanged' };
-
-export interface AcceptEpochInput {
-  readonly view: GroupView;
-  readonly statement: EpochStatement;
-  /** Verified bundle of statement.actor. */
-  readonly actor: VerifiedBundle;
-  /** The key-share envelope addressed to me. */
-  readonly keyShare: Uint8Array;
-  /** The sender the server authenticated for the key-share. */
-  readonly authenticatedSenderId: string;
-  readonly me: LocalKeys;
-  readonly seen: SeenStore;
-  readonly now: number;
-}
-
-export interface AcceptedEpoch {
-  readonly view: GroupView;
-  readonly epoch: GroupEpoch;
-  /** What to show: "X joined", "Y removed Z". */
-  readonly change: EpochChange;
-}
-
-/**
- * Accepts a new epoch only when it is signed by its actor, a member of its list (WRONG_SENDER,
- * NOT_A_MEMBER, BAD_SIGNATURE); it is the next number after my current epoch and chains to it
- * (BAD_EPOCH; a different epoch under a number I already hold, or one chained to another
- * predecessor, is EPOCH_FORK); its list is my view plus the joiner, or my view minus the leavers
- * for a rotation by a remaining member (MEMBERS_MISMATCH, NOT_A_MEMBER); I am in it; and the
- * key-share, a 1:1 envelope from the actor to me, names exactly this epoch.
- */
-export async function acceptEpoch(input: AcceptEpochInput): Promise<AcceptedEpoch> {
-  const { view, statement, me } = input;
-  if (statement.groupId !== view.groupId) {
-    throw new CryptoError(
-      'BAD_EPOCH',
-      `a statement for group ${statement.groupId}, not ${view.groupId}`,
-    );
-  }
-  await verifyStatement(statement, input.actor);
-  const hash = await statementHash(statement);
-  const held = findEpoch(view, statement.epoch);
-  if (held) {
-    if (bytesEqual(held.statementHash, hash))
-      return { view, epoch: held, change: { kind: 'unchanged' } };
-    throw new CryptoError(
-      'EPOCH_FORK',
-      `two different epochs ${statement.epoch} in group ${view.groupId}`,
-    );
-  }
-  const current = currentEpoch(view);
-  if (statement.epoch !== current.epoch + 1) {
-    throw new CryptoError(
-      'BAD_EPOCH',
-      `epoch ${statement.epoch} does not follow my epoch ${current.epoch}`,
-    );
-  }
-  if (!bytesEqual(statement.previousHash, current.statementHash)) {
-    throw new CryptoError(
-      'EPOCH_FORK',
-      `epoch ${statement.epoch} builds on another epoch ${current.epoch}`,
-    );
-  }
-  const change = checkMembershipChange(current, statement);
-  if (!statement.members.includes(me.userId)) {
-    throw new CryptoError('NOT_A_MEMBER', `${me.userId} is not in epoch ${statement.epoch}`);
-  }
-  const opened = await openDirect({
-    envelope: input.keyShare,
-    me,
-    sender: input.actor,
-    authenticatedSenderId: input.authenticatedSenderId,
-    expectedType: 'key-share',
-    seen: input.seen,
-    now: input.now,
-  });
-  if (opened.body.type !== 'key-share') throw new CryptoError('WRONG_TYPE', 'not a key-share');
-  const share = opened.body.keyShare;
-  if (share.groupId !== statement.groupId || share.epoch !== statement.epoch) {
-    throw new CryptoError(
-      'BAD_EPOCH',
-      `the key-share is for ${share.groupId} epoch ${share.epoch}`,
-    );
-  }
-  if (!bytesEqual(share.statementHash, hash)) {
-    throw new CryptoError(
-      'EPOCH_FORK',
-      `the key-share belongs to another epoch ${statement.epoch}`,
-    );
-  }
-  const epoch = epochFrom(statement, hash, share.groupKey as Bytes);
-  return { view: { groupId: view.groupId, epochs: [...view.epochs, epoch] }, epoch, change };
-}
-
-function checkMembershipChange(current: GroupEpoch, statement: EpochStatement): EpochChange {
-  const kind = statement.kind;
-  switch (kind) {
-    case 'create':
-      throw new CryptoError('BAD_EPOCH', 'a group is created only once, as epoch 1');
-    case 'join': {
-      const expected = sortMembers([...current.members, statement.actor]);
-      if (current.members.includes(statement.actor) || !sameMembers(expected, statement.members)) {
-        throw new CryptoError(
-          'MEMBERS_MISMATCH',
-          `epoch ${statement.epoch} is not my members plus ${statement.actor}`,
-        );
-      }
-      return { kind: 'join', member: statement.actor };
-    }
-    case 'rotate': {
-      if (!current.members.includes(statement.actor)) {
-        throw new CryptoError(
-          'NOT_A_MEMBER',
-          `${statement.actor} was not a member, so cannot rotate`,
-        );
-      }
-      return {
-        kind: 'rotate',
-        removed: checkRemoval(current.members, statement.members),
-        by: statement.actor,
-      };
-    }
-    default: {
-      const unreachable: never = kind;
-      throw new CryptoError('MALFORMED', `unknown epoch kind ${String(unreachable)}`);
-    }
-  }
+  return makeEpoch(view.groupId, plan, me, input.memberBundles, input.now, view.epochs);
 }
 
 /**

@@ -8,7 +8,7 @@
  * build replace `__CIPHERLINE_PRODUCTION__` with `true`) refuses the switch and refuses any
  * cost other than the constant one.
  */
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
 
 export interface Argon2Cost {
   /** Memory in KiB (1024 bytes), as Argon2's m. */

@@ -10,7 +10,9 @@
  *   lengthPrefixed("cipherline/v1/signed-prekey", u32 id, u64 createdAt, public key)
  * so neither the key nor its id or age can be swapped by the server that serves the bundle.
  */
-import { CryptoError } from './errors';
+import { CryptoError } from '../../protocol/crypto-error';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
+import { checkPublicKeyLength, ed25519Sign, ed25519Verify } from '../../protocol/signatures';
 import {
   type Bytes,
   bytesEqual,
@@ -21,7 +23,7 @@ import {
   u32,
   u64,
   utf8,
-} from './primitives';
+} from '../../protocol/bytes';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,9 +39,11 @@ export const BUNDLE_MAX_CACHE_AGE_MS = 7 * DAY_MS;
  * sent to it (at most BUNDLE_MAX_CACHE_AGE_MS after supersession) can still wait in the inbox for
  * INBOX_RETENTION_MS and must still open. */
 export const SIGNED_PREKEY_GRACE_MS = INBOX_RETENTION_MS + BUNDLE_MAX_CACHE_AGE_MS;
+/** Senders refuse a signed prekey older than this: its owner rotates weekly, so an older one is
+ * either a copy a server kept (and may be able to open) or its owner has been offline longer
+ * than the inbox keeps messages for (issue 9 point 3). */
+export const SIGNED_PREKEY_MAX_AGE_MS = SIGNED_PREKEY_ROTATION_MS + INBOX_RETENTION_MS;
 
-export const PUBLIC_KEY_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
 const MAX_PREKEY_ID = 0xffffffff;
 const SIGNED_PREKEY_TAG = utf8('cipherline/v1/signed-prekey');
 const LOCAL_KEYS_FORMAT = 'cipherline-local-keys';
@@ -103,6 +107,15 @@ export interface PublicBundleWire {
   signedPrekey: { id: number; publicKey: string; signature: string; createdAt: number };
 }
 
+// Ed25519 lives in protocol/signatures.ts (the server verifies statements with it); re-exported
+// here because it is part of what the key module offers its callers.
+export {
+  SIGNATURE_BYTES,
+  ed25519Sign,
+  ed25519Verify,
+  importEd25519Public,
+} from '../../protocol/signatures';
+
 // ---------------------------------------------------------------- raw key operations
 
 export async function generateX25519KeyPair(): Promise<KeyPair> {
@@ -126,26 +139,12 @@ export async function generateEd25519KeyPair(): Promise<KeyPair> {
   };
 }
 
-function checkPublicKeyLength(raw: Uint8Array, what: string): void {
-  if (raw.length !== PUBLIC_KEY_BYTES)
-    throw new CryptoError('BAD_KEY', `${what} must be ${PUBLIC_KEY_BYTES} bytes`);
-}
-
 export async function importX25519Public(raw: Uint8Array): Promise<CryptoKey> {
   checkPublicKeyLength(raw, 'an X25519 public key');
   try {
     return await subtle().importKey('raw', raw as Bytes, { name: 'X25519' }, true, []);
   } catch {
     throw new CryptoError('BAD_KEY', 'not a valid X25519 public key');
-  }
-}
-
-export async function importEd25519Public(raw: Uint8Array): Promise<CryptoKey> {
-  checkPublicKeyLength(raw, 'an Ed25519 public key');
-  try {
-    return await subtle().importKey('raw', raw as Bytes, { name: 'Ed25519' }, true, ['verify']);
-  } catch {
-    throw new CryptoError('BAD_KEY', 'not a valid Ed25519 public key');
   }
 }
 
@@ -160,21 +159,6 @@ export async function x25519(privateKey: CryptoKey, peerPublic: Uint8Array): Pro
   } catch {
     throw new CryptoError('BAD_KEY', 'X25519 agreement failed (low-order or invalid public key)');
   }
-}
-
-export async function ed25519Sign(privateKey: CryptoKey, message: Uint8Array): Promise<Bytes> {
-  return new Uint8Array(await subtle().sign({ name: 'Ed25519' }, privateKey, message as Bytes));
-}
-
-/** False for a wrong signature; BAD_KEY for a public key that is not a key at all. */
-export async function ed25519Verify(
-  publicKey: Uint8Array,
-  signature: Uint8Array,
-  message: Uint8Array,
-): Promise<boolean> {
-  if (signature.length !== SIGNATURE_BYTES) return false;
-  const key = await importEd25519Public(publicKey);
-  return subtle().verify({ name: 'Ed25519' }, key, signature as Bytes, message as Bytes);
 }
 
 // ---------------------------------------------------------------- generation and rotation
@@ -231,7 +215,7 @@ export interface RotationResult {
 
 /**
  * Call at start-up and then daily. Makes a new signed prekey when the current one is at least
- * SIGNED_PREKEY_ROTATION_MS old, and deletes prekeys superseded more than SIGNED_PREKEY_GRACE_MS
+ * SIGNED_PREKEY_ROTATION_MS old or dated after `now`, and deletes prekeys superseded more than SIGNED_PREKEY_GRACE_MS
  * ago. Ids count up (wrapping after 2^32 - 1, skipping ids still kept).
  */
 export async function rotateSignedPrekeyIfDue(
@@ -241,7 +225,9 @@ export async function rotateSignedPrekeyIfDue(
   const current = currentSignedPrekey(keys);
   let prekeys: LocalSignedPrekey[] = [...keys.signedPrekeys];
   let rotated = false;
-  if (now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
+  // A creation time in the future (a clock that ran ahead) is due too: otherwise a wrong clock
+  // would turn rotation off, and senders refuse such a prekey anyway.
+  if (now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS || current.createdAt > now) {
     const nextId = (id: number): number => (id >= MAX_PREKEY_ID ? 1 : id + 1);
     let id = nextId(current.id);
     while (prekeys.some((prekey) => prekey.id === id)) id = nextId(id);
@@ -254,6 +240,30 @@ export async function rotateSignedPrekeyIfDue(
   const deletedIds = prekeys.filter(expired).map((prekey) => prekey.id);
   prekeys = prekeys.filter((prekey) => !expired(prekey));
   return { keys: { ...keys, signedPrekeys: prekeys }, rotated, deletedIds };
+}
+
+/**
+ * What a sender checks before sealing to a prekey, at its own clock `now`: PREKEY_TOO_OLD past
+ * SIGNED_PREKEY_MAX_AGE_MS, FROM_THE_FUTURE (retryable: one of the two clocks is off) when created
+ * more than CLOCK_SLACK_MS ahead. The creation time is signed, so the server cannot fake it.
+ */
+export function checkSignedPrekeyAge(
+  bundle: Pick<PublicBundle, 'userId' | 'signedPrekey'>,
+  now: number,
+): void {
+  const { createdAt, id } = bundle.signedPrekey;
+  if (now - createdAt > SIGNED_PREKEY_MAX_AGE_MS) {
+    throw new CryptoError(
+      'PREKEY_TOO_OLD',
+      `the signed prekey ${id} of ${bundle.userId} is ${Math.floor((now - createdAt) / DAY_MS)} days old: fetch the bundle again, or wait until ${bundle.userId} comes back online`,
+    );
+  }
+  if (createdAt > now + CLOCK_SLACK_MS) {
+    throw new CryptoError(
+      'FROM_THE_FUTURE',
+      `the signed prekey ${id} of ${bundle.userId} is dated ${Math.round((createdAt - now) / 60_000)} minutes ahead of this clock`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------- bundles

@@ -14,9 +14,8 @@
  * fingerprint version 1 (version, local 32 bytes, remote 32 bytes) but as plain bytes, not protobuf.
  */
 import { createSHA512 } from 'hash-wasm';
-import { CryptoError } from './errors';
-import { bytesEqual, concatBytes, utf8 } from './primitives';
-import type { Bytes } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
+import { bytesEqual, concatBytes, utf8, type Bytes } from '../../protocol/bytes';
 
 /** libsignal's count: "5200 > 112 bits" of work for a second-preimage on 30 digits. */
 export const SAFETY_NUMBER_ITERATIONS = 5200;

@@ -15,9 +15,9 @@
  * Table lookups indexed by key-dependent data are not constant-time (cache timing); the mission
  * mandates 3DES, and every ciphertext's MAC is verified before decryption (DESIGN.md section 4).
  */
-import { CryptoError } from './errors';
-import type { Bytes } from './primitives';
+import { CryptoError } from '../../protocol/crypto-error';
 import { KEY_SHIFTS, P, PC1, PC2, S_BOXES } from './tdes-tables';
+import { type Bytes } from '../../protocol/bytes';
 
 /** Sweet32 bound of NIST SP 800-67r2: one 3DES key encrypts at most 2^20 blocks (8 MiB), padding included. */
 export const TDES_MAX_BLOCKS_PER_KEY = 2 ** 20;

@@ -3,12 +3,11 @@ import { argon2id } from 'hash-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   accountSalt,
-  checkNewPassword,
   checkUsername,
   deriveAccountKeys,
   normaliseUsername,
 } from '../../client/crypto/account';
-import { CryptoError } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   ACCOUNT_KDF_COST,
   TEST_KDF_COST,
@@ -81,11 +80,6 @@ describe('usernames', () => {
     const expected = createHash('sha256').update('cipherline/v1alice').digest('hex');
     expect(hex(await accountSalt('alice'))).toBe(expected);
     expect(hex(await accountSalt(' ALICE'))).toBe(expected);
-  });
-
-  it('has a minimum length for new passwords', () => {
-    expect(checkNewPassword('1234567').ok).toBe(false);
-    expect(checkNewPassword('12345678').ok).toBe(true);
   });
 });
 

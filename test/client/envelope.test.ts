@@ -21,7 +21,7 @@ import {
   parseEnvelope,
 } from '../../client/crypto/envelope-header';
 import { type DirectBody, decodeBody } from '../../client/crypto/envelope-payloads';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
+import { CryptoError, type CryptoErrorCode } from '../../protocol/crypto-error';
 import {
   INBOX_RETENTION_MS,
   type LocalKeys,
@@ -33,9 +33,10 @@ import {
   verifyBundle,
   x25519,
 } from '../../client/crypto/keys';
-import { concatBytes, lengthPrefixed, toBase64, utf8 } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import type * as Tdes from '../../client/crypto/tdes';
+import { concatBytes, lengthPrefixed, toBase64, utf8 } from '../../protocol/bytes';
+import { codeOf, rejectsWith } from '../support/crypto-errors';
 
 // Watch the 3DES calls the envelope code makes: which keys encrypt, and whether anything is
 // decrypted before a rejection.
@@ -104,20 +105,6 @@ const openInput = (
   now: NOW,
   ...overrides,
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<CryptoErrorCode | 'accepted'> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (error) {
-    if (!(error instanceof CryptoError)) throw error;
-    return error.code;
-  }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  expect(await codeOf(promise)).toBe(code);
-}
 
 const text = (t: string): DirectBody => ({ type: 'text', text: t });
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
 import {
   type ChunkCipher,
   createFileDigest,
@@ -17,10 +16,12 @@ import {
 } from '../../client/crypto/file';
 import { inThreadChunkCipher } from '../../client/crypto/file-cipher';
 import { CHUNK_HEADER_BYTES } from '../../client/crypto/file-format';
-import { type Bytes, bytesEqual, concatBytes, randomBytes } from '../../client/crypto/primitives';
+import { randomBytes } from '../../client/crypto/primitives';
 import { createNodeWorkerChunkCipher } from '../../client/node/file-worker-pool';
 import { type ChromiumSession, launchChromium } from '../browser/chromium';
 import type { FileBrowserInput, FileBrowserOutput } from '../browser/entries/file.entry';
+import { type Bytes, bytesEqual, concatBytes } from '../../protocol/bytes';
+import { rejectsWith } from '../support/crypto-errors';
 
 /** Small chunks keep the tests fast; the format is the same at 1 MiB. */
 const C = 64;
@@ -75,15 +76,6 @@ async function decrypt(
   return concatBytes(
     ...(await collect(decryptFileStream(pieces(blob, pieceSize), { fileKey, blobId, ...rest }))),
   );
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(CryptoError);
-  expect((error as CryptoError).code).toBe(code);
 }
 
 describe('round trips', () => {

@@ -1,577 +1,446 @@
+/**
+ * Group epochs on statement v2: making every kind of epoch, and what a member refuses (issue 9
+ * points 1 and 2, the parts a client can check).
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sealWithKeys } from '../../client/crypto/envelope';
-import { type GroupBody } from '../../client/crypto/envelope-payloads';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
 import {
-  type AcceptEpochInput,
   type GroupView,
-  type NewEpoch,
-  acceptEpoch,
-  createGroup,
+  FingerprintMismatchError,
+  createChangeEpoch,
   createJoinEpoch,
-  createRotationEpoch,
+  createRekeyEpoch,
   currentEpoch,
-  departedMembers,
   pruneGroupView,
 } from '../../client/crypto/group';
 import {
-  type OpenGroupInput,
-  deriveGroupMessageKeys,
-  openGroup,
-  sealGroup,
-} from '../../client/crypto/group-message';
-import {
-  type EpochStatement,
-  type UnsignedStatement,
-  decodeStatement,
-  encodeStatement,
-  signStatement,
-  sortMembers,
-  statementHash,
-} from '../../client/crypto/group-statement';
+  changesToCarry,
+  makeAdminChange,
+  makeJoinRequest,
+  makeLeave,
+} from '../../client/crypto/group-membership';
 import {
   INBOX_RETENTION_MS,
-  type LocalKeys,
-  type VerifiedBundle,
   generateLocalKeys,
   publicBundle,
   verifyBundle,
 } from '../../client/crypto/keys';
-import { sealDirect } from '../../client/crypto/envelope';
-import { bytesEqual, randomBytes, toBase64, utf8 } from '../../client/crypto/primitives';
+import { openGroup, sealGroup } from '../../client/crypto/group-message';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
+import { randomBytes } from '../../client/crypto/primitives';
+import { toBase64 } from '../../protocol/bytes';
+import {
+  adminIds,
+  decodeStatement,
+  encodeStatement,
+  identityFingerprint,
+  keyCommitment,
+  memberIds,
+  statementHash,
+} from '../../protocol/group-statement';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
+import { codeOf, refusal, rejectsWith } from '../support/crypto-errors';
+import { GROUP, MINUTE, type Story, T0, makeStory, shareFor } from '../support/group-story';
 
-const T0 = Date.UTC(2025, 2, 1);
-const MINUTE = 60_000;
-const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'mallory'] as const;
-type Name = (typeof NAMES)[number];
-
-const keys = {} as Record<Name, LocalKeys>;
-const bundles = {} as Record<Name, VerifiedBundle>;
-const bundleMap = (...names: Name[]): Map<string, VerifiedBundle> =>
-  new Map(names.map((n) => [n, bundles[n]]));
-
-async function codeOf(promise: Promise<unknown>): Promise<CryptoErrorCode | 'accepted'> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (error) {
-    if (!(error instanceof CryptoError)) throw error;
-    return error.code;
-  }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  expect(await codeOf(promise)).toBe(code);
-}
-
-function shareFor(epoch: NewEpoch, member: string): Uint8Array {
-  const share = epoch.keyShares.find((s) => s.recipientId === member);
-  if (!share) throw new Error(`no key-share for ${member}`);
-  return share.envelope;
-}
-
-/** What a member does with a pushed epoch. */
-function accept(
-  view: GroupView,
-  me: Name,
-  epoch: NewEpoch,
-  overrides: Partial<AcceptEpochInput> = {},
-) {
-  return acceptEpoch({
-    view,
-    statement: epoch.statement,
-    actor: bundles[epoch.statement.actor as Name],
-    keyShare: overrides.keyShare ?? shareFor(epoch, me),
-    authenticatedSenderId: epoch.statement.actor,
-    me: keys[me],
-    seen: new MemorySeenStore(),
-    now: epoch.statement.createdAt + MINUTE,
-    ...overrides,
-  });
-}
-
-/** An epoch made by hand (what a dishonest client could publish): any statement, signed by
- * `signer`, with key-shares sealed by `signer` to every listed member that has keys. */
-async function craftEpoch(signer: Name, unsigned: UnsignedStatement): Promise<NewEpoch> {
-  const statement = await signStatement(unsigned, keys[signer].identitySign.privateKey);
-  const hash = await statementHash(statement);
-  const groupKey = randomBytes(32);
-  const keyShares = await Promise.all(
-    statement.members.map(async (member) => {
-      const messageId = crypto.randomUUID();
-      const envelope = await sealDirect({
-        sender: keys[signer],
-        recipient: bundles[member as Name],
-        messageId,
-        timestamp: statement.createdAt,
-        body: {
-          type: 'key-share',
-          keyShare: {
-            groupId: statement.groupId,
-            epoch: statement.epoch,
-            statementHash: hash,
-            groupKey,
-          },
-        },
-      });
-      return { recipientId: member, messageId, envelope };
-    }),
-  );
-  const epoch = { ...statement, statementHash: hash, groupKey };
-  return { statement, keyShares, epoch, view: { groupId: statement.groupId, epochs: [epoch] } };
-}
-
-const sendText = (
-  sender: Name,
-  view: GroupView,
-  text: string,
-  at: number,
-  messageId: string = crypto.randomUUID(),
-) =>
-  sealGroup({
-    sender: keys[sender],
-    view,
-    messageId,
-    timestamp: at,
-    body: { type: 'group-text', text },
-  });
-
-const openInput = (
-  envelope: Uint8Array,
-  view: GroupView,
-  from: Name,
-  now: number,
-  overrides: Partial<OpenGroupInput> = {},
-): OpenGroupInput => ({
-  envelope,
-  view,
-  sender: bundles[from],
-  authenticatedSenderId: from,
-  expectedType: ['group-text', 'group-file'],
-  seen: new MemorySeenStore(),
-  now,
-  ...overrides,
-});
-
-// The story: alice creates "friends" (epoch 1), bob joins (2), carol joins (3).
-let epoch1: NewEpoch;
-let epoch2: NewEpoch;
-let epoch3: NewEpoch;
-const views = {} as Record<'alice' | 'bob' | 'carol', GroupView>;
-
+let s: Story;
 beforeAll(async () => {
-  for (const name of NAMES) {
-    keys[name] = await generateLocalKeys(name, T0);
-    bundles[name] = await verifyBundle(publicBundle(keys[name]));
-  }
-  epoch1 = await createGroup({ groupId: 'friends', me: keys.alice, now: T0 });
-  epoch2 = await createJoinEpoch({
-    me: keys.bob,
-    latest: decodeStatement(encodeStatement(epoch1.statement)), // as the server would serve it
-    latestActor: bundles.alice,
-    memberBundles: bundleMap('alice'),
-    now: T0 + 10 * MINUTE,
-  });
-  views.alice = (await accept(epoch1.view, 'alice', epoch2)).view;
-  views.bob = epoch2.view;
-  epoch3 = await createJoinEpoch({
-    me: keys.carol,
-    latest: epoch2.statement,
-    latestActor: bundles.bob,
-    memberBundles: bundleMap('alice', 'bob'),
-    now: T0 + 20 * MINUTE,
-  });
-  views.alice = (await accept(views.alice, 'alice', epoch3)).view;
-  views.bob = (await accept(views.bob, 'bob', epoch3)).view;
-  views.carol = epoch3.view;
+  s = await makeStory();
 });
 
-describe('epochs', () => {
-  it('creates epoch 1 for the creator alone, with a key-share to itself', () => {
-    expect(epoch1.statement).toMatchObject({
-      groupId: 'friends',
-      epoch: 1,
-      kind: 'create',
-      actor: 'alice',
-      members: ['alice'],
-    });
-    expect(epoch1.keyShares.map((s) => s.recipientId)).toEqual(['alice']);
-    expect(epoch1.epoch.groupKey).toHaveLength(32);
+const at = (minutes: number) => T0 + minutes * MINUTE;
+
+describe('making epochs', () => {
+  it('creates epoch 1 with its creator as the only member and admin, committing to the key', async () => {
+    const { statement, epoch, keyShares } = s.epoch1;
+    expect(statement).toMatchObject({ groupId: GROUP, epoch: 1, kind: 'create', maker: 'alice' });
+    expect(memberIds(statement)).toEqual(['alice']);
+    expect(adminIds(statement)).toEqual(['alice']);
+    expect(keyShares.map((k) => k.recipientId)).toEqual(['alice']);
+    expect(toBase64(statement.keyCommitment)).toBe(
+      toBase64(await keyCommitment(GROUP, 1, epoch.groupKey)),
+    );
   });
 
-  it('gives every member the same new key when someone joins, and never an old key to the joiner', async () => {
-    expect(epoch3.statement).toMatchObject({
-      epoch: 3,
-      kind: 'join',
-      actor: 'carol',
-      members: ['alice', 'bob', 'carol'],
-    });
-    expect(epoch3.keyShares.map((s) => s.recipientId)).toEqual(['alice', 'bob', 'carol']);
+  it('a join gives every member the same new key, never an old key to the joiner, and reports who joined', async () => {
+    const { epoch3, views } = s;
+    expect(epoch3.statement).toMatchObject({ epoch: 3, kind: 'change', maker: 'carol' });
+    expect(memberIds(epoch3.statement)).toEqual(['alice', 'bob', 'carol']);
+    expect(epoch3.statement.additions.map((a) => a.kind)).toEqual(['join']);
     const key3 = toBase64(epoch3.epoch.groupKey);
     expect(toBase64(currentEpoch(views.alice).groupKey)).toBe(key3);
     expect(toBase64(currentEpoch(views.bob).groupKey)).toBe(key3);
     expect(views.carol.epochs.map((e) => e.epoch)).toEqual([3]);
-    expect(views.alice.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
-    const keys123 = new Set(views.alice.epochs.map((e) => toBase64(e.groupKey)));
-    expect(keys123.size).toBe(3);
-    expect(epoch2.keyShares.map((s) => s.recipientId)).not.toContain('carol');
+    expect(new Set(views.alice.epochs.map((e) => toBase64(e.groupKey))).size).toBe(3);
+    const accepted = await s.accept(s.epoch2.view, 'bob', epoch3);
+    expect(accepted.change).toMatchObject({
+      kind: 'change',
+      added: ['carol'],
+      removed: [],
+      by: 'carol',
+    });
+    expect(accepted.unpinned).toEqual([]);
   });
 
-  it('reports what changed, and accepts a redelivered epoch as unchanged', async () => {
-    const again = await accept(views.alice, 'alice', epoch3);
+  it('accepts a redelivered epoch as unchanged, and round-trips statements through the wire', async () => {
+    const again = await s.accept(s.views.alice, 'alice', s.epoch3);
     expect(again.change).toEqual({ kind: 'unchanged' });
-    expect(again.view).toBe(views.alice);
-    const first = await accept(epoch1.view, 'alice', epoch2);
-    expect(first.change).toEqual({ kind: 'join', member: 'bob' });
+    expect(decodeStatement(encodeStatement(s.epoch3.statement))).toEqual(s.epoch3.statement);
   });
 
-  it('round-trips a statement through its wire form, and refuses an altered one (BAD_SIGNATURE)', async () => {
-    const decoded = decodeStatement(encodeStatement(epoch3.statement));
-    expect(decoded).toEqual(epoch3.statement);
-    const later: EpochStatement = {
-      ...epoch3.statement,
-      createdAt: epoch3.statement.createdAt + 1,
-    };
-    await rejectsWith(accept(views.bob, 'bob', { ...epoch3, statement: later }), 'BAD_SIGNATURE');
-  });
-
-  it("refuses a non-member's epoch and key-share", async () => {
-    const next = currentEpoch(views.alice);
-    const base: UnsignedStatement = {
-      groupId: 'friends',
-      epoch: 4,
-      kind: 'rotate',
-      actor: 'mallory',
-      members: ['alice', 'bob', 'carol', 'mallory'],
-      previousHash: next.statementHash,
-      createdAt: T0 + 30 * MINUTE,
-    };
-    // Mallory was not in epoch 3, so she cannot rotate it.
+  it('rotates after a leave: the leaver gets no key-share and reads nothing after', async () => {
+    const leave = await makeLeave({ groupId: GROUP, me: s.keys.carol, now: at(30) });
+    const rotation = await createChangeEpoch({
+      view: s.views.alice,
+      me: s.keys.alice,
+      removals: [leave],
+      memberBundles: s.bundleMap('bob', 'carol'),
+      now: at(31),
+    });
+    expect(rotation.keyShares.map((k) => k.recipientId)).toEqual(['alice', 'bob']);
+    const bob = await s.accept(s.views.bob, 'bob', rotation);
+    expect(bob.change).toMatchObject({ removed: ['carol'], by: 'alice' });
+    const secret = await sealGroup({
+      sender: s.keys.alice,
+      view: rotation.view,
+      messageId: 'after-carol',
+      timestamp: at(32),
+      body: { type: 'group-text', text: 'after carol left' },
+    });
+    const open = (view: GroupView, me: 'bob' | 'carol') =>
+      openGroup({
+        envelope: secret,
+        view,
+        sender: s.bundles.alice,
+        authenticatedSenderId: 'alice',
+        expectedType: 'group-text',
+        seen: new MemorySeenStore(),
+        now: at(33),
+      }).then((o) => (o.body.type === 'group-text' ? o.body.text : me));
+    expect(await open(bob.view, 'bob')).toBe('after carol left');
+    await rejectsWith(open(s.views.carol, 'carol'), 'BAD_EPOCH');
     await rejectsWith(
-      accept(views.alice, 'alice', await craftEpoch('mallory', base)),
+      s.accept(s.views.carol, 'carol', rotation, { keyShare: shareFor(rotation, 'bob') }),
       'NOT_A_MEMBER',
     );
-    // Nor sign an epoch she is not in.
-    const outside = await craftEpoch('mallory', { ...base, members: ['alice', 'bob'] });
-    await rejectsWith(accept(views.alice, 'alice', outside), 'NOT_A_MEMBER');
-    // A genuine epoch (dave joins) with mallory's key-share instead of dave's.
-    const daveJoins = await createJoinEpoch({
-      me: keys.dave,
-      latest: epoch3.statement,
-      latestActor: bundles.carol,
-      memberBundles: bundleMap('alice', 'bob', 'carol'),
-      now: T0 + 30 * MINUTE,
+  });
+
+  it('an admin removes a member; a non-admin cannot (NOT_AN_ADMIN when making it)', async () => {
+    const removal = await makeAdminChange({
+      kind: 'admin-remove',
+      groupId: GROUP,
+      me: s.keys.alice,
+      target: 'bob',
+      now: at(30),
     });
-    const mallorysShare = (
-      await craftEpoch('mallory', { ...daveJoins.statement, actor: 'mallory', kind: 'rotate' })
-    ).keyShares[0]!.envelope;
+    const epoch = await createChangeEpoch({
+      view: s.views.alice,
+      me: s.keys.alice,
+      removals: [removal],
+      memberBundles: s.bundleMap('bob', 'carol'),
+      now: at(30),
+    });
+    expect((await s.accept(s.views.carol, 'carol', epoch)).change).toMatchObject({
+      removed: ['bob'],
+    });
+    const byBob = await makeAdminChange({
+      kind: 'admin-remove',
+      groupId: GROUP,
+      me: s.keys.bob,
+      target: 'carol',
+      now: at(30),
+    });
     await rejectsWith(
-      accept(views.alice, 'alice', daveJoins, {
-        keyShare: mallorysShare,
-        authenticatedSenderId: 'mallory',
+      createChangeEpoch({
+        view: s.views.bob,
+        me: s.keys.bob,
+        removals: [byBob],
+        memberBundles: s.bundleMap('alice', 'carol'),
+        now: at(30),
       }),
-      'WRONG_SENDER',
+      'NOT_AN_ADMIN',
     );
-    // A statement signed by someone else than its actor.
+  });
+
+  it('an admin closes the group and names another admin; joins are refused, an admin adds a member, who takes the epoch with the statement before it', async () => {
+    const closing = await createChangeEpoch({
+      view: s.views.alice,
+      me: s.keys.alice,
+      closed: true,
+      admins: ['alice', 'bob'],
+      memberBundles: s.bundleMap('bob', 'carol'),
+      now: at(30),
+    });
+    const carol = await s.accept(s.views.carol, 'carol', closing);
+    expect(carol.change).toMatchObject({ closedChanged: true, adminsAdded: ['bob'] });
+    const daveAsks = await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(31) });
     await rejectsWith(
-      accept(views.alice, 'alice', daveJoins, { actor: bundles.mallory }),
-      'WRONG_SENDER',
-    );
-    // The genuine one is fine.
-    expect((await accept(views.alice, 'alice', daveJoins)).change).toEqual({
-      kind: 'join',
-      member: 'dave',
-    });
-  });
-
-  it('refuses a member list other than my view plus the joiner (MEMBERS_MISMATCH)', async () => {
-    const current = currentEpoch(views.alice);
-    // Dave "joins" but quietly drops bob.
-    const sneaky = await craftEpoch('dave', {
-      groupId: 'friends',
-      epoch: 4,
-      kind: 'join',
-      actor: 'dave',
-      members: ['alice', 'carol', 'dave'],
-      previousHash: current.statementHash,
-      createdAt: T0 + 30 * MINUTE,
-    });
-    await rejectsWith(accept(views.alice, 'alice', sneaky), 'MEMBERS_MISMATCH');
-    // A rotation that adds someone is not a rotation.
-    const adds = await craftEpoch('bob', {
-      ...sneaky.statement,
-      kind: 'rotate',
-      actor: 'bob',
-      members: ['alice', 'bob', 'dave'],
-    });
-    await rejectsWith(accept(views.alice, 'alice', adds), 'MEMBERS_MISMATCH');
-  });
-
-  it('detects a forked epoch (EPOCH_FORK): two different epochs 4, or an epoch 5 on the other branch', async () => {
-    const joinAs = (name: Name, now: number) =>
       createJoinEpoch({
-        me: keys[name],
-        latest: epoch3.statement,
-        latestActor: bundles.carol,
-        memberBundles: bundleMap('alice', 'bob', 'carol'),
-        now,
-      });
-    const daveBranch = await joinAs('dave', T0 + 30 * MINUTE);
-    const erinBranch = await joinAs('erin', T0 + 31 * MINUTE);
-    const withDave = (await accept(views.alice, 'alice', daveBranch)).view;
-    await rejectsWith(accept(withDave, 'alice', erinBranch), 'EPOCH_FORK');
-    // Epoch 5 that builds on erin's epoch 4.
-    const onErin = await craftEpoch('mallory', {
-      groupId: 'friends',
-      epoch: 5,
-      kind: 'join',
-      actor: 'mallory',
-      members: sortMembers([...erinBranch.statement.members, 'mallory']),
-      previousHash: await statementHash(erinBranch.statement),
-      createdAt: T0 + 32 * MINUTE,
-    });
-    await rejectsWith(accept(withDave, 'alice', onErin), 'EPOCH_FORK');
-    // A key-share of one epoch-4 statement presented with another epoch-4 statement by the same actor.
-    const twin = await craftEpoch('dave', {
-      ...daveBranch.statement,
-      createdAt: daveBranch.statement.createdAt + 1,
-    });
-    await rejectsWith(
-      accept(views.alice, 'alice', daveBranch, { keyShare: shareFor(twin, 'alice') }),
-      'EPOCH_FORK',
+        me: s.keys.dave,
+        latest: closing.statement,
+        request: daveAsks,
+        memberBundles: s.bundleMap('alice', 'bob', 'carol'),
+        now: at(31),
+      }),
+      'GROUP_CLOSED',
     );
+    await rejectsWith(
+      createChangeEpoch({
+        view: carol.view,
+        me: s.keys.carol,
+        closed: false,
+        memberBundles: s.bundleMap('alice', 'bob'),
+        now: at(31),
+      }),
+      'NOT_AN_ADMIN',
+    );
+    const addition = await makeAdminChange({
+      kind: 'admin-add',
+      groupId: GROUP,
+      me: s.keys.bob,
+      target: 'dave',
+      now: at(32),
+    });
+    // Any member may carry an admin's addition; carol does.
+    const withDave = await createChangeEpoch({
+      view: carol.view,
+      me: s.keys.carol,
+      additions: [addition],
+      memberBundles: s.bundleMap('alice', 'bob', 'dave'),
+      now: at(33),
+    });
+    const dave = await s.accept({ groupId: GROUP, epochs: [] }, 'dave', withDave, {
+      previous: closing.statement,
+    });
+    expect(dave.view.epochs.map((e) => e.epoch)).toEqual([5]);
+    expect(dave.change).toMatchObject({ added: ['dave'] });
+    await rejectsWith(s.accept({ groupId: GROUP, epochs: [] }, 'dave', withDave), 'BAD_EPOCH');
   });
 
-  it('refuses a skipped or stale epoch number (BAD_EPOCH)', async () => {
-    const current = currentEpoch(views.alice);
-    const unsigned: UnsignedStatement = {
-      groupId: 'friends',
-      epoch: 5,
-      kind: 'join',
-      actor: 'dave',
-      members: ['alice', 'bob', 'carol', 'dave'],
-      previousHash: current.statementHash,
-      createdAt: T0 + 30 * MINUTE,
-    };
-    await rejectsWith(
-      accept(views.alice, 'alice', await craftEpoch('dave', unsigned)),
-      'BAD_EPOCH',
-    );
-    // Epoch 2 again, to a member that no longer holds it (pruned): stale.
-    const pruned: GroupView = {
-      groupId: 'friends',
-      epochs: views.alice.epochs.filter((e) => e.epoch === 3),
-    };
-    await rejectsWith(accept(pruned, 'alice', epoch2), 'BAD_EPOCH');
-    // A "create" can never follow.
-    await rejectsWith(
-      accept(
-        views.alice,
-        'alice',
-        await craftEpoch('dave', { ...unsigned, epoch: 4, kind: 'create' }),
-      ),
-      'BAD_EPOCH',
-    );
+  it('a rekey changes only the key', async () => {
+    const rekey = await createRekeyEpoch({
+      view: s.views.bob,
+      me: s.keys.bob,
+      memberBundles: s.bundleMap('alice', 'carol'),
+      now: at(30),
+    });
+    expect(rekey.statement.kind).toBe('rekey');
+    const alice = await s.accept(s.views.alice, 'alice', rekey);
+    expect(alice.change).toMatchObject({ kind: 'rekey', added: [], removed: [], by: 'bob' });
+    expect(toBase64(alice.epoch.groupKey)).not.toBe(toBase64(currentEpoch(s.views.alice).groupKey));
   });
 
-  it('rotates after a leave: the leaver gets no key-share and cannot read what follows', async () => {
-    expect(departedMembers(views.alice, ['alice', 'bob'])).toEqual(['carol']);
-    const rotation = await createRotationEpoch({
-      view: views.alice,
-      me: keys.alice,
-      remaining: ['alice', 'bob'],
-      memberBundles: bundleMap('bob'),
-      now: T0 + 40 * MINUTE,
+  it("computes what the next epoch must carry from the server's roster", async () => {
+    const daveJoin = await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(30) });
+    const carolLeft = await makeLeave({ groupId: GROUP, me: s.keys.carol, now: at(30) });
+    const changes = changesToCarry(s.views.bob, {
+      members: new Map([
+        ['alice', {}],
+        ['bob', {}],
+        ['dave', { pending: daveJoin }],
+      ]),
+      departed: new Map([
+        ['carol', carolLeft],
+        ['erin', await makeLeave({ groupId: GROUP, me: s.keys.erin, now: at(1) })],
+      ]),
     });
-    expect(rotation.keyShares.map((s) => s.recipientId)).toEqual(['alice', 'bob']);
-    const bobAccepts = await accept(views.bob, 'bob', rotation);
-    expect(bobAccepts.change).toEqual({ kind: 'rotate', removed: ['carol'], by: 'alice' });
-    const secret = await sendText('alice', rotation.view, 'after carol left', T0 + 41 * MINUTE);
-    expect(
-      (await openGroup(openInput(secret, bobAccepts.view, 'alice', T0 + 42 * MINUTE))).body,
-    ).toEqual({ type: 'group-text', text: 'after carol left' });
-    await rejectsWith(
-      openGroup(openInput(secret, views.carol, 'alice', T0 + 42 * MINUTE)),
-      'BAD_EPOCH',
-    );
-    // Carol cannot take the epoch either (she is not in it, and has no key-share).
-    await rejectsWith(
-      accept(views.carol, 'carol', rotation, { keyShare: shareFor(rotation, 'bob') }),
-      'NOT_A_MEMBER',
-    );
-    // The leaver herself cannot rotate the others out.
-    await rejectsWith(
-      createRotationEpoch({
-        view: bobAccepts.view,
-        me: keys.carol,
-        remaining: ['carol'],
-        memberBundles: new Map(),
-        now: T0,
-      }),
-      'NOT_A_MEMBER',
-    );
-    // A rotation that removes nobody is refused.
-    await rejectsWith(
-      createRotationEpoch({
-        view: views.alice,
-        me: keys.alice,
-        remaining: ['alice', 'bob', 'carol'],
-        memberBundles: bundleMap('bob', 'carol'),
-        now: T0,
-      }),
-      'MEMBERS_MISMATCH',
-    );
+    expect(changes).toEqual({ additions: [daveJoin], removals: [carolLeft] });
+    const next = await createChangeEpoch({
+      view: s.views.bob,
+      me: s.keys.bob,
+      ...changes,
+      memberBundles: s.bundleMap('alice', 'carol', 'dave'),
+      now: at(31),
+    });
+    expect(memberIds(next.statement)).toEqual(['alice', 'bob', 'dave']);
   });
 
   it('keeps old epochs while a message could still need them, then prunes them', () => {
-    const soon = pruneGroupView(views.alice, T0 + INBOX_RETENTION_MS);
+    const soon = pruneGroupView(s.views.alice, T0 + INBOX_RETENTION_MS);
     expect(soon.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
-    const later = pruneGroupView(
-      views.alice,
-      T0 + 20 * MINUTE + INBOX_RETENTION_MS + 2 * 24 * 60 * MINUTE,
-    );
+    const later = pruneGroupView(s.views.alice, at(20) + INBOX_RETENTION_MS + 2 * 24 * 60 * MINUTE);
     expect(later.epochs.map((e) => e.epoch)).toEqual([3]);
   });
 });
 
-describe('group messages', () => {
-  const at = T0 + 25 * MINUTE;
+describe('what a member refuses (issue 9 points 1 and 2)', () => {
+  const base = async () => ({
+    groupId: GROUP,
+    epoch: 4,
+    kind: 'change' as const,
+    maker: 'bob',
+    previousHash: await statementHash(s.epoch3.statement),
+    createdAt: at(30),
+    closed: false,
+    members: s.epoch3.statement.members,
+    additions: [],
+    removals: [],
+  });
 
-  it('round-trips group text and group file to every member', async () => {
-    const bodies: GroupBody[] = [
-      { type: 'group-text', text: 'hello friends 👋' },
-      {
-        type: 'group-file',
-        file: {
-          blobId: 'b1',
-          fileKey: randomBytes(32),
-          name: 'clip.mp4',
-          mimeType: 'video/mp4',
-          size: 123_456_789,
-          digest: randomBytes(32),
-        },
-      },
-    ];
-    for (const body of bodies) {
-      const envelope = await sealGroup({
-        sender: keys.bob,
-        view: views.bob,
-        messageId: crypto.randomUUID(),
-        timestamp: at,
-        body,
-      });
-      for (const reader of ['alice', 'carol'] as const) {
-        const opened = await openGroup(
-          openInput(envelope, views[reader], 'bob', at + MINUTE, { expectedType: body.type }),
-        );
-        expect(opened.body).toEqual(body);
-        expect(opened.header).toMatchObject({ groupId: 'friends', epoch: 3, senderId: 'bob' });
-      }
+  it('a forged statement (BAD_SIGNATURE) and a mis-chained one (EPOCH_FORK, BAD_EPOCH)', async () => {
+    const rekey = { ...(await base()), kind: 'rekey' as const };
+    const forged = await s.craft('mallory', rekey);
+    await rejectsWith(s.accept(s.views.alice, 'alice', forged), 'BAD_SIGNATURE');
+    // A joiner served that statement as the latest refuses to build on it.
+    await rejectsWith(
+      createJoinEpoch({
+        me: s.keys.dave,
+        latest: forged.statement,
+        request: await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(31) }),
+        memberBundles: s.bundleMap('alice', 'bob', 'carol'),
+        now: at(31),
+      }),
+      'BAD_SIGNATURE',
+    );
+    const misChained = await s.craft('bob', { ...rekey, previousHash: randomBytes(32) });
+    await rejectsWith(s.accept(s.views.alice, 'alice', misChained), 'EPOCH_FORK');
+    const skipped = await s.craft('bob', { ...rekey, epoch: 5 });
+    await rejectsWith(s.accept(s.views.alice, 'alice', skipped), 'BAD_EPOCH');
+    // Two different epochs 3: the one I hold wins.
+    const twin = await s.craft('carol', {
+      ...s.epoch3.statement,
+      createdAt: s.epoch3.statement.createdAt + 1,
+    });
+    await rejectsWith(s.accept(s.views.alice, 'alice', twin), 'EPOCH_FORK');
+  });
+
+  it('a wrong member list and an artefact-less addition (MEMBERS_MISMATCH, BAD_ARTEFACT_SIGNATURE)', async () => {
+    const b = await base();
+    const dave = (
+      await createJoinEpoch({
+        me: s.keys.dave,
+        latest: s.epoch3.statement,
+        request: await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(30) }),
+        memberBundles: s.bundleMap('alice', 'bob', 'carol'),
+        now: at(30),
+      })
+    ).statement;
+    const withoutArtefact = await s.craft('bob', { ...b, members: dave.members });
+    await rejectsWith(s.accept(s.views.alice, 'alice', withoutArtefact), 'MEMBERS_MISMATCH');
+    const dropsCarol = await s.craft('bob', {
+      ...b,
+      members: b.members.filter((m) => m.userId !== 'carol'),
+    });
+    await rejectsWith(s.accept(s.views.alice, 'alice', dropsCarol), 'MEMBERS_MISMATCH');
+    const forgedRequest = {
+      ...dave.additions[0]!,
+      signature: (await makeJoinRequest({ groupId: GROUP, me: s.keys.bob, now: at(30) })).signature,
+    };
+    const bobAddsDave = await s.craft('bob', {
+      ...b,
+      members: dave.members,
+      additions: [forgedRequest],
+    });
+    await rejectsWith(s.accept(s.views.alice, 'alice', bobAddsDave), 'BAD_ARTEFACT_SIGNATURE');
+  });
+
+  it('an epoch from the future is retryable, and accepted once the clock caught up', async () => {
+    const early = await createRekeyEpoch({
+      view: s.views.bob,
+      me: s.keys.bob,
+      memberBundles: s.bundleMap('alice', 'carol'),
+      now: at(60),
+    });
+    const now = at(60) - CLOCK_SLACK_MS - MINUTE;
+    const error = await refusal(s.accept(s.views.alice, 'alice', early, { now }));
+    expect(error.code).toBe('FROM_THE_FUTURE');
+    expect(error.retryable).toBe(true);
+    expect(await codeOf(s.accept(s.views.alice, 'alice', early, { now: at(60) }))).toBe('accepted');
+  });
+
+  it('a false bundle: a joiner refuses to seal to keys the chain does not name; members refuse a statement naming other keys than their pins, or than mine, and say whose', async () => {
+    // The server hands dave mallory's keys as "bob".
+    const fakeBob = await verifyBundle(publicBundle({ ...s.keys.mallory, userId: 'bob' }));
+    const request = await makeJoinRequest({ groupId: GROUP, me: s.keys.dave, now: at(30) });
+    const refused = await refusal(
+      createJoinEpoch({
+        me: s.keys.dave,
+        latest: s.epoch3.statement,
+        request,
+        memberBundles: new Map([...s.bundleMap('alice', 'carol'), ['bob', fakeBob]]),
+        now: at(30),
+      }),
+    );
+    expect(refused).toBeInstanceOf(FingerprintMismatchError);
+    expect((refused as FingerprintMismatchError).member).toBe('bob');
+    // A maker that skipped that check: the fingerprint it wrote for bob is mallory's.
+    const honest = await createJoinEpoch({
+      me: s.keys.dave,
+      latest: s.epoch3.statement,
+      request,
+      memberBundles: s.bundleMap('alice', 'bob', 'carol'),
+      now: at(30),
+    });
+    const falseFingerprint = await identityFingerprint(fakeBob);
+    const members = honest.statement.members.map((m) =>
+      m.userId === 'bob' ? { ...m, fingerprint: falseFingerprint } : m,
+    );
+    const lying = await s.craft('dave', { ...honest.statement, members });
+    for (const [me, view] of [
+      ['alice', s.views.alice],
+      ['bob', s.views.bob],
+    ] as const) {
+      const error = await refusal(s.accept(view, me, lying));
+      expect(error.code).toBe('FINGERPRINT_MISMATCH');
+      expect((error as FingerprintMismatchError).member).toBe('bob');
     }
-  });
-
-  it('uses a new key for every message', async () => {
-    const context = { type: 'group-text' as const, groupId: 'friends', epoch: 3, senderId: 'bob' };
-    const k1 = await deriveGroupMessageKeys(currentEpoch(views.bob).groupKey, {
-      ...context,
-      messageId: 'm1',
-    });
-    const k2 = await deriveGroupMessageKeys(currentEpoch(views.bob).groupKey, {
-      ...context,
-      messageId: 'm2',
-    });
-    const k3 = await deriveGroupMessageKeys(currentEpoch(views.bob).groupKey, {
-      ...context,
-      messageId: 'm1',
-      senderId: 'alice',
-    });
-    expect(bytesEqual(k1.encryptionKey, k2.encryptionKey)).toBe(false);
-    expect(bytesEqual(k1.encryptionKey, k3.encryptionKey)).toBe(false);
-    expect(bytesEqual(k1.macKey, k2.macKey)).toBe(false);
-    const a = await sendText('bob', views.bob, 'same', at);
-    const b = await sendText('bob', views.bob, 'same', at);
-    expect(toBase64(a)).not.toBe(toBase64(b));
-  });
-
-  it('stops a member from writing as another member (BAD_SIGNATURE, WRONG_SENDER)', async () => {
-    // Bob knows the group key, so he can derive alice's message keys and make a valid MAC.
-    const epoch = currentEpoch(views.bob);
-    const header = {
-      type: 'group-text' as const,
-      senderId: 'alice',
-      groupId: 'friends',
-      epoch: epoch.epoch,
-      messageId: 'forged',
-      timestamp: at,
-    };
-    const keysForAlice = await deriveGroupMessageKeys(epoch.groupKey, header);
-    const forged = await sealWithKeys(
-      header,
-      keysForAlice,
-      keys.bob.identitySign.privateKey,
-      utf8('alice owes bob 100'),
+    // Carol has not pinned bob: the previous statement's fingerprint still catches it.
+    const unpinned = await refusal(
+      s.accept(s.views.carol, 'carol', lying, { pinned: () => undefined }),
     );
-    // Relayed as from alice (say, by a hostile server): the signature is not alice's.
-    await rejectsWith(openGroup(openInput(forged, views.carol, 'alice', at)), 'BAD_SIGNATURE');
-    // Sent from bob's own connection: the header names someone else.
-    await rejectsWith(openGroup(openInput(forged, views.carol, 'bob', at)), 'WRONG_SENDER');
+    expect((unpinned as FingerprintMismatchError).member).toBe('bob');
   });
 
-  it('lets no newcomer open a message from before it joined (BAD_EPOCH), even with its own key forced in', async () => {
-    const aliceInEpoch2: GroupView = { groupId: 'friends', epochs: views.alice.epochs.slice(0, 2) };
-    const before = await sendText('alice', aliceInEpoch2, 'before carol', T0 + 15 * MINUTE);
-    await rejectsWith(openGroup(openInput(before, views.carol, 'alice', at)), 'BAD_EPOCH');
-    const forcedKey: GroupView = {
-      groupId: 'friends',
-      epochs: [{ ...currentEpoch(views.carol), epoch: 2, members: ['alice', 'bob'] }],
-    };
-    await rejectsWith(openGroup(openInput(before, forcedKey, 'alice', at)), 'BAD_MAC');
-    // Bob, a member since epoch 2, reads it.
-    expect((await openGroup(openInput(before, views.bob, 'alice', at))).body).toEqual({
-      type: 'group-text',
-      text: 'before carol',
-    });
-  });
-
-  it("refuses a sender who was not in the message's epoch (NOT_A_MEMBER), and a non-member cannot seal", async () => {
-    // Carol (joined in epoch 3) claims a message in epoch 2, using a key she made up.
-    const fakeView: GroupView = {
-      groupId: 'friends',
-      epochs: [{ ...currentEpoch(views.carol), epoch: 2, members: ['alice', 'bob', 'carol'] }],
-    };
-    const claim = await sendText('carol', fakeView, 'I was there', T0 + 15 * MINUTE);
-    await rejectsWith(openGroup(openInput(claim, views.bob, 'carol', at)), 'NOT_A_MEMBER');
-    await rejectsWith(sendText('mallory', views.alice, 'let me in', at), 'NOT_A_MEMBER');
-  });
-
-  it('refuses 1:1 envelopes here and group messages as 1:1 (WRONG_TYPE), other groups (WRONG_RECIPIENT), replays and old messages', async () => {
-    const direct = await sealDirect({
-      sender: keys.alice,
-      recipient: bundles.bob,
-      messageId: 'd1',
-      timestamp: at,
-      body: { type: 'text', text: 'hi' },
-    });
-    await rejectsWith(openGroup(openInput(direct, views.bob, 'alice', at)), 'WRONG_TYPE');
-    const envelope = await sendText('alice', views.alice, 'once', at, 'g1');
+  it('a key-share whose key is not the committed one (KEY_COMMITMENT_MISMATCH): a maker cannot give members different keys', async () => {
+    const b = { ...(await base()), kind: 'rekey' as const };
+    const committed = randomBytes(32);
+    const other = await s.craft(
+      'bob',
+      { ...b, keyCommitment: await keyCommitment(GROUP, 4, committed) },
+      randomBytes(32),
+    );
+    await rejectsWith(s.accept(s.views.alice, 'alice', other), 'KEY_COMMITMENT_MISMATCH');
+    const right = await s.craft('bob', b, committed);
+    expect(await codeOf(s.accept(s.views.alice, 'alice', right))).toBe('accepted');
+    // The maker's key-share for another epoch, or another statement, is refused too.
+    const epoch5 = await s.craft('bob', { ...b, epoch: 5 }, committed);
     await rejectsWith(
-      openGroup(openInput(envelope, views.bob, 'alice', at, { expectedType: 'group-file' })),
-      'WRONG_TYPE',
+      s.accept(s.views.alice, 'alice', right, { keyShare: shareFor(epoch5, 'alice') }),
+      'BAD_EPOCH',
     );
+    const twin = await s.craft('bob', { ...b, createdAt: b.createdAt + 1 }, committed);
     await rejectsWith(
-      openGroup(openInput(envelope, { ...views.bob, groupId: 'enemies' }, 'alice', at)),
-      'WRONG_RECIPIENT',
+      s.accept(s.views.alice, 'alice', right, { keyShare: shareFor(twin, 'alice') }),
+      'EPOCH_FORK',
     );
-    const seen = new MemorySeenStore();
-    await openGroup(openInput(envelope, views.bob, 'alice', at, { seen }));
-    await rejectsWith(openGroup(openInput(envelope, views.bob, 'alice', at, { seen })), 'REPLAY');
-    await rejectsWith(
-      openGroup(openInput(envelope, views.bob, 'alice', at + INBOX_RETENTION_MS + 1)),
-      'TOO_OLD',
+  });
+
+  it('a rejoiner whose keys changed: the pin decides, and a user who re-pins can accept', async () => {
+    const newCarol = await generateLocalKeys('carol', T0);
+    const newBundle = await verifyBundle(publicBundle(newCarol));
+    const leave = await makeLeave({ groupId: GROUP, me: s.keys.carol, now: at(30) });
+    const left = await createChangeEpoch({
+      view: s.views.alice,
+      me: s.keys.alice,
+      removals: [leave],
+      memberBundles: s.bundleMap('bob', 'carol'),
+      now: at(30),
+    });
+    const back = await createJoinEpoch({
+      me: newCarol,
+      latest: left.statement,
+      request: await makeJoinRequest({ groupId: GROUP, me: newCarol, now: at(31) }),
+      memberBundles: s.bundleMap('alice', 'bob'),
+      now: at(31),
+    });
+    const bob = await s.accept(s.views.bob, 'bob', left);
+    const newKeys = new Map([...s.bundleMap('alice', 'bob'), ['carol', newBundle]]);
+    const pinnedOld = await refusal(
+      s.accept(bob.view, 'bob', back, { bundles: newKeys, authenticatedSenderId: 'carol' }),
     );
-    const flipped = envelope.slice();
-    flipped[flipped.length - 70]! ^= 4; // inside the MAC
-    await rejectsWith(openGroup(openInput(flipped, views.bob, 'alice', at)), 'BAD_MAC');
+    expect((pinnedOld as FingerprintMismatchError).member).toBe('carol');
+    const repinned = await s.accept(bob.view, 'bob', back, {
+      bundles: newKeys,
+      pinned: (id) => (id === 'carol' ? newBundle : s.bundles[id as 'alice']),
+    });
+    expect(repinned.change).toMatchObject({ added: ['carol'] });
   });
 });

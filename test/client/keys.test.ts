@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { agreementInfo, recipientAgreement, senderAgreement } from '../../client/crypto/agreement';
 import { openDirect, sealDirect } from '../../client/crypto/envelope';
-import { CryptoError, type CryptoErrorCode } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
+  BUNDLE_MAX_CACHE_AGE_MS,
+  INBOX_RETENTION_MS,
   type LocalKeys,
   type PublicBundle,
+  SIGNED_PREKEY_MAX_AGE_MS,
   SIGNED_PREKEY_GRACE_MS,
   SIGNED_PREKEY_ROTATION_MS,
   bundleFromWire,
@@ -23,20 +26,14 @@ import {
   verifyBundle,
   x25519,
 } from '../../client/crypto/keys';
-import { bytesEqual, fromUtf8, utf8 } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
+import { bytesEqual, fromUtf8, utf8 } from '../../protocol/bytes';
+import { refusal, rejectsWith } from '../support/crypto-errors';
+import { CLOCK_SLACK_MS } from '../../protocol/limits';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 24 * 60 * 60 * 1000;
-
-async function rejectsWith(promise: Promise<unknown>, code: CryptoErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(CryptoError);
-  expect((error as CryptoError).code).toBe(code);
-}
+const HOUR = 60 * 60 * 1000;
 
 function flipBit(bytes: Uint8Array, bit = 0): Uint8Array {
   const out = bytes.slice();
@@ -143,8 +140,8 @@ describe('per-message key agreement', () => {
     const alice = await generateLocalKeys('alice', T0);
     const bob = await generateLocalKeys('bob', T0);
     const bobBundle = await verifyBundle(publicBundle(bob));
-    const first = await senderAgreement(alice, bobBundle, 'text', 'm1');
-    const second = await senderAgreement(alice, bobBundle, 'text', 'm1');
+    const first = await senderAgreement(alice, bobBundle, 'text', 'm1', T0);
+    const second = await senderAgreement(alice, bobBundle, 'text', 'm1', T0);
     expect(first.keys.encryptionKey).toHaveLength(24);
     expect(first.keys.macKey).toHaveLength(32);
     expect(bytesEqual(first.ephemeralPublic, second.ephemeralPublic)).toBe(false);
@@ -170,6 +167,7 @@ describe('per-message key agreement', () => {
       await verifyBundle(publicBundle(bob)),
       'key-share',
       'm1',
+      T0,
     );
     const base = {
       type: 'key-share' as const,
@@ -239,9 +237,12 @@ describe('signed prekey rotation', () => {
     expect(newBundle.signedPrekey.id).toBe(2);
     expect(newBundle.signedPrekey.createdAt).toBe(rotateAt);
 
-    // A sender with the old bundle, late in the grace period: still opens.
-    const lateNow = rotateAt + SIGNED_PREKEY_GRACE_MS - DAY;
-    const envelope = await exchange(alice, bob, oldBundle, 'late', lateNow - DAY);
+    // A sender with the old bundle, as late as it may still use it, opened as late as the inbox
+    // keeps the message: inside the grace period.
+    const sentAt = rotateAt + BUNDLE_MAX_CACHE_AGE_MS - HOUR;
+    const lateNow = sentAt + INBOX_RETENTION_MS - HOUR;
+    expect(lateNow).toBeLessThan(rotateAt + SIGNED_PREKEY_GRACE_MS);
+    const envelope = await exchange(alice, bob, oldBundle, 'late', sentAt);
     const opened = await openDirect({
       envelope,
       me: bob,
@@ -270,6 +271,38 @@ describe('signed prekey rotation', () => {
       }),
       'UNKNOWN_PREKEY',
     );
+  });
+
+  it('senders refuse a signed prekey older than rotation plus retention (PREKEY_TOO_OLD), or from the future (FROM_THE_FUTURE, retryable)', async () => {
+    const alice = await generateLocalKeys('alice', T0);
+    const bob = await verifyBundle(publicBundle(await generateLocalKeys('bob', T0)));
+    const seal = (timestamp: number) =>
+      sealDirect({
+        sender: alice,
+        recipient: bob,
+        messageId: `m-${timestamp}`,
+        timestamp,
+        body: { type: 'text', text: 'hi' },
+      });
+    expect(SIGNED_PREKEY_MAX_AGE_MS).toBe(37 * DAY);
+    // A server that kept a copy of bob's first prekey cannot keep senders on it.
+    await seal(T0 + SIGNED_PREKEY_MAX_AGE_MS);
+    await rejectsWith(seal(T0 + SIGNED_PREKEY_MAX_AGE_MS + 1), 'PREKEY_TOO_OLD');
+    await seal(T0 - CLOCK_SLACK_MS);
+    const future = await refusal(seal(T0 - CLOCK_SLACK_MS - 1));
+    expect(future.code).toBe('FROM_THE_FUTURE');
+    expect(future.retryable).toBe(true);
+  });
+
+  it('treats a prekey dated in the future as due, so a clock that ran ahead cannot switch rotation off', async () => {
+    const bob = await generateLocalKeys('bob', T0 + 30 * DAY); // made while the clock was a month ahead
+    const rotation = await rotateSignedPrekeyIfDue(bob, T0);
+    expect(rotation.rotated).toBe(true);
+    expect(rotation.keys.signedPrekeys.map((p) => [p.id, p.createdAt])).toEqual([
+      [1, T0 + 30 * DAY],
+      [2, T0],
+    ]);
+    expect((await rotateSignedPrekeyIfDue(rotation.keys, T0 + 1)).rotated).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CryptoError } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   SAFETY_NUMBER_ITERATIONS,
   compareScannedSafetyData,

@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CryptoError } from '../../client/crypto/errors';
+import { CryptoError } from '../../protocol/crypto-error';
 import {
   TDES_MAX_BLOCKS_PER_KEY,
   TDES_MAX_PLAINTEXT_BYTES,

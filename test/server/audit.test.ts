@@ -17,22 +17,28 @@ import {
   newFileKey,
 } from '../../client/crypto/file';
 import {
-  acceptEpoch,
   createGroup,
   createJoinEpoch,
   type GroupView,
   type NewEpoch,
 } from '../../client/crypto/group';
+import { makeJoinRequest } from '../../client/crypto/group-membership';
+import { acceptEpoch } from '../../client/crypto/group-accept';
 import { openGroup, sealGroup } from '../../client/crypto/group-message';
-import { decodeStatement, encodeStatement } from '../../client/crypto/group-statement';
-import { bundleFromWire, exportLocalKeys, verifyBundle } from '../../client/crypto/keys';
-import { fromBase64, toBase64, utf8 } from '../../client/crypto/primitives';
+import {
+  bundleFromWire,
+  exportLocalKeys,
+  pinnedIdentityOf,
+  verifyBundle,
+} from '../../client/crypto/keys';
+import { decodeStatement, encodeStatement } from '../../protocol/group-statement';
 import type { LocalStack } from '../../infra/local/stack';
 import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName } from '../../infra/resources';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { expectOk, fetchBundle, signupCryptoUser, type CryptoUser } from '../support/crypto-user';
 import { startTestStack } from '../support/local-stack';
+import { fromBase64, toBase64, utf8 } from '../../protocol/bytes';
 
 const tag = randomUUID().slice(0, 8);
 const MARKERS = {
@@ -157,7 +163,7 @@ describe('audit: the cloud only sees ciphertext', () => {
     const second = await createJoinEpoch({
       me: bob.keys,
       latest,
-      latestActor: members.get(latest.actor)!,
+      request: await makeJoinRequest({ groupId, me: bob.keys, now }),
       memberBundles: new Map([...members].filter(([id]) => id !== 'bob')),
       now,
     });
@@ -172,7 +178,8 @@ describe('audit: the cloud only sees ciphertext', () => {
     const accepted = await acceptEpoch({
       view: first.view,
       statement: decodeStatement(fromBase64(share.statement as string)),
-      actor: bobBundle,
+      bundles: new Map([['bob', bobBundle]]),
+      pinned: (userId) => (userId === 'bob' ? pinnedIdentityOf(bobBundle) : undefined),
       keyShare: fromBase64(share.envelope as string),
       authenticatedSenderId: share.from as string,
       me: alice.keys,

@@ -3,23 +3,22 @@
  * makes its identity keys on the device, publishes its bundle and stores its sealed key backup.
  */
 import { deriveAccountKeys, type AccountKeys } from '../../client/crypto/account';
-import { sealBackup } from '../../client/crypto/backup';
+import { FIRST_BACKUP, sealBackup } from '../../client/crypto/backup';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../client/crypto/kdf-settings';
 import {
   bundleFromWire,
   bundleToWire,
-  exportLocalKeys,
   generateLocalKeys,
   publicBundle,
   verifyBundle,
   type LocalKeys,
   type VerifiedBundle,
 } from '../../client/crypto/keys';
-import { toBase64 } from '../../client/crypto/primitives';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { newDeviceId } from './accounts';
 import { TestClient } from './ws-client';
+import { toBase64 } from '../../protocol/bytes';
 
 export interface CryptoUser {
   readonly username: string;
@@ -56,11 +55,12 @@ export async function signupCryptoUser(
     deviceId: newDeviceId(),
   });
   await ok(client, 'keys', { op: 'publish', bundle: bundleToWire(publicBundle(keys)) });
-  const backup = await sealBackup(account.backupKey, {
-    privateKeys: await exportLocalKeys(keys),
-    pinnedContacts: new Map(),
-  });
-  await ok(client, 'keys', { op: 'put-backup', backup: toBase64(backup) });
+  const backup = await sealBackup(
+    account.backupKey,
+    { keys, pinnedContacts: new Map() },
+    FIRST_BACKUP,
+  );
+  await ok(client, 'keys', { op: 'put-backup', backup: toBase64(backup.blob) });
   return {
     username,
     password,

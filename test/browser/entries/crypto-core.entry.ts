@@ -4,27 +4,26 @@
  * backup, safety numbers, and a chunked file. Returns what happened; the Node side asserts it.
  */
 import { deriveAccountKeys } from '../../../client/crypto/account';
-import { openBackup, sealBackup } from '../../../client/crypto/backup';
+import { FIRST_BACKUP, openBackup, sealBackup } from '../../../client/crypto/backup';
+import { checkNewPassword } from '../../../client/crypto/password-strength';
 import { openDirect, sealDirect } from '../../../client/crypto/envelope';
-import { CryptoError } from '../../../client/crypto/errors';
+import { CryptoError } from '../../../protocol/crypto-error';
 import {
   decryptFileStream,
   encryptFileStream,
   newBlobId,
   newFileKey,
 } from '../../../client/crypto/file';
-import { acceptEpoch, createGroup, createJoinEpoch } from '../../../client/crypto/group';
+import { createChangeEpoch, createGroup, createJoinEpoch } from '../../../client/crypto/group';
+import { makeJoinRequest, makeLeave } from '../../../client/crypto/group-membership';
+import { acceptEpoch } from '../../../client/crypto/group-accept';
 import { openGroup, sealGroup } from '../../../client/crypto/group-message';
 import { TEST_KDF_COST, allowWeakKdfForTests } from '../../../client/crypto/kdf-settings';
-import {
-  exportLocalKeys,
-  generateLocalKeys,
-  publicBundle,
-  verifyBundle,
-} from '../../../client/crypto/keys';
-import { concatBytes, fromUtf8, randomBytes, utf8 } from '../../../client/crypto/primitives';
+import { generateLocalKeys, publicBundle, verifyBundle } from '../../../client/crypto/keys';
+import { randomBytes } from '../../../client/crypto/primitives';
 import { computeSafetyNumber } from '../../../client/crypto/safety';
 import { MemorySeenStore } from '../../../client/crypto/seen-store';
+import { concatBytes, fromUtf8, utf8 } from '../../../protocol/bytes';
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
@@ -83,20 +82,33 @@ export default async function run(): Promise<Record<string, unknown>> {
   const joined = await createJoinEpoch({
     me: bob,
     latest: created.statement,
-    latestActor: aliceBundle,
+    request: await makeJoinRequest({ groupId: 'browser-group', me: bob, now }),
     memberBundles: new Map([['alice', aliceBundle]]),
     now,
   });
   const share = joined.keyShares.find((k) => k.recipientId === 'alice')!;
-  const accepted = await acceptEpoch({
-    view: created.view,
-    statement: joined.statement,
-    actor: bobBundle,
-    keyShare: share.envelope,
-    authenticatedSenderId: 'bob',
+  const acceptAsAlice = (statement: typeof joined.statement, keyShare: Uint8Array) =>
+    acceptEpoch({
+      view: created.view,
+      statement,
+      bundles: new Map([['bob', bobBundle]]),
+      pinned: (userId) => (userId === 'bob' ? bobBundle : undefined),
+      keyShare,
+      authenticatedSenderId: 'bob',
+      me: alice,
+      seen: new MemorySeenStore(),
+      now,
+    });
+  const accepted = await acceptAsAlice(joined.statement, share.envelope);
+  const forgedCode = await codeOf(
+    acceptAsAlice({ ...joined.statement, createdAt: now - 1 }, share.envelope),
+  );
+  const rotation = await createChangeEpoch({
+    view: accepted.view,
     me: alice,
-    seen: new MemorySeenStore(),
-    now,
+    removals: [await makeLeave({ groupId: 'browser-group', me: bob, now: now + 1 })],
+    memberBundles: new Map([['bob', bobBundle]]),
+    now: now + 1,
   });
   const groupEnvelope = await sealGroup({
     sender: alice,
@@ -118,15 +130,25 @@ export default async function run(): Promise<Record<string, unknown>> {
   allowWeakKdfForTests();
   const account = await deriveAccountKeys('alice', 'correct horse battery staple', TEST_KDF_COST);
   const pinned = new Map([
-    ['bob', { identityDh: bobBundle.identityDh, identitySign: bobBundle.identitySign }],
+    [
+      'bob',
+      { identityDh: bobBundle.identityDh, identitySign: bobBundle.identitySign, acceptedAt: now },
+    ],
   ]);
-  const backup = await sealBackup(account.backupKey, {
-    privateKeys: await exportLocalKeys(alice),
-    pinnedContacts: pinned,
-  });
-  const restored = await openBackup(account.backupKey, backup);
+  const backup = await sealBackup(
+    account.backupKey,
+    { keys: alice, pinnedContacts: pinned },
+    FIRST_BACKUP,
+  );
+  const restored = await openBackup(account.backupKey, backup.blob);
   const wrong = await deriveAccountKeys('alice', 'wrong password', TEST_KDF_COST);
-  const wrongPasswordCode = await codeOf(openBackup(wrong.backupKey, backup));
+  const wrongPasswordCode = await codeOf(openBackup(wrong.backupKey, backup.blob));
+  const rollbackCode = await codeOf(
+    openBackup(account.backupKey, backup.blob, { lastSeenVersion: 2 }),
+  );
+  const passwordVerdicts = await Promise.all(
+    ['sunshine1', 'glacier orbit pencil tulip'].map(async (p) => (await checkNewPassword(p)).ok),
+  );
 
   const party = (k: typeof alice) => ({
     userId: k.userId,
@@ -148,10 +170,15 @@ export default async function run(): Promise<Record<string, unknown>> {
     directText: opened.body.type === 'text' ? opened.body.text : null,
     tamperCode,
     epoch: accepted.epoch.epoch,
-    change: accepted.change.kind,
+    change: accepted.change.kind === 'change' ? accepted.change.added : accepted.change.kind,
+    forgedCode,
+    rotationMembers: rotation.statement.members.map((m) => m.userId),
     groupText: groupOpened.body.type === 'group-text' ? groupOpened.body.text : null,
-    restoredContacts: [...restored.pinnedContacts.keys()],
-    restoredKeysBytes: restored.privateKeys.length,
+    restoredContacts: [...restored.contents.pinnedContacts.keys()],
+    restoredIdentity:
+      restored.contents.keys.identitySign.publicKey.join() === alice.identitySign.publicKey.join(),
+    rollbackCode,
+    passwordVerdicts,
     wrongPasswordCode,
     safetyEqual: safetyAlice.digits === safetyBob.digits,
     safetyDigits: safetyAlice.digits.length,

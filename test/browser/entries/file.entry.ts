@@ -3,7 +3,7 @@
  * pool of real Web Workers (client/crypto/file-worker.ts), and in this thread in a page or a
  * worker. Returns what happened; all assertions happen in Node.
  */
-import { CryptoError } from '../../../client/crypto/errors';
+import { CryptoError } from '../../../protocol/crypto-error';
 import {
   createFileDigest,
   decryptFileStream,
@@ -18,12 +18,8 @@ import {
   createWebWorkerChunkCipher,
   inThreadChunkCipher,
 } from '../../../client/crypto/file-cipher';
-import {
-  type Bytes,
-  bytesEqual,
-  concatBytes,
-  randomBytes,
-} from '../../../client/crypto/primitives';
+import { randomBytes } from '../../../client/crypto/primitives';
+import { type Bytes, bytesEqual, concatBytes } from '../../../protocol/bytes';
 
 export interface FileBrowserInput {
   /** URL of the bundled file-worker.ts; absent: no pool (e.g. when run inside a worker). */
