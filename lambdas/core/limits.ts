@@ -5,6 +5,8 @@
  * (`startLocalStack({serverLimits})`, `npm start -- --limits <json>`) hands tests and benchmarks
  * other values.
  */
+import { MAX_GROUP_MEMBERS } from '../../protocol/group-statement';
+
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -53,7 +55,8 @@ export const PRODUCTION_LIMITS: ServerLimits = {
   signinWindowMs: HOUR,
   perMinute: { send: 120, create: 10, join: 30, upload: 30, invite: 5, block: 30 },
   uploadBytesPerDay: 10 * GIB,
-  groupMemberCap: 256,
+  // The most members a signed statement can name (the group protocol's own bound).
+  groupMemberCap: MAX_GROUP_MEMBERS,
   unboundGraceMs: 10 * SECOND,
   sessionIdleMs: 30 * DAY,
   sessionMaxMs: 90 * DAY,

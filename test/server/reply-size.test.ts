@@ -13,7 +13,7 @@ import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { DynamoGroupStore } from '../../lambdas/stores/dynamo-groups';
 import { DynamoUserStore } from '../../lambdas/stores/dynamo-users';
-import { MAX_STATEMENT_BASE64_CHARS } from '../../protocol/groups';
+import { MAX_STATEMENT_BASE64_CHARS } from '../../protocol/group-statement';
 import { MAX_INLINE_ENVELOPE_BASE64_CHARS, WS_LIMITS } from '../../protocol/limits';
 import { signupUser, type TestUser } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
