@@ -6,6 +6,7 @@
  *   npm run bench:server                 # 1000 messages, groups of 10, 100 and 250
  *   npm run bench:server -- --messages 200 --groups 10,50
  *   npm run bench:server -- --url ws://127.0.0.1:3001/local   # a stack that is already running
+ *     (started with --limits '{"signupsPerAddressPerHour":100000}': every user signs up from here)
  *
  * The stack runs as `npm start` in its own process (one core for gateway, handlers, dynalite and
  * s3rver, as its event loop is single-threaded); the clients run in this process on the other core.
@@ -68,9 +69,11 @@ async function oneToOneLatency(
 process.env.LOG_LEVEL = 'warn';
 const data = tempDataDir();
 const ports = ['--gateway-port', '0', '--dynamo-port', '0', '--s3-port', '0'];
+// Every benchmark user signs up from this machine: the stack's own configuration allows it.
+const limits = ['--limits', JSON.stringify({ signupsPerAddressPerHour: 100_000 })];
 const stack = values.url
   ? undefined
-  : npmStart(['--data', data.dir, ...ports, '--no-web', '--quiet'], REPO_ROOT);
+  : npmStart(['--data', data.dir, ...ports, ...limits, '--no-web', '--quiet'], REPO_ROOT);
 try {
   const url = values.url ?? /ws:\/\/\S+/.exec(await stack!.waitForLine(/^Ready: /, 60_000))![0];
   console.log(

@@ -30,6 +30,16 @@ const N = (name: string): KeyAttribute => ({ name, type: 'N' });
 export const TABLES = {
   /** One item per account: the scrypt hash of the auth key, public key bundle, encrypted key backup. */
   users: { envVar: 'TABLE_USERS', partitionKey: S('userId') },
+  /**
+   * Each account's devices (`device#<id>`: when its sessions started to count, its current device
+   * credential) and one-time device invites (`invite#<credential id>`, expiring).
+   */
+  devices: {
+    envVar: 'TABLE_DEVICES',
+    partitionKey: S('userId'),
+    sortKey: S('sk'),
+    ttlAttribute: 'expiresAt',
+  },
   /** Session tokens, stored as SHA-256 hashes with an expiry. */
   sessions: { envVar: 'TABLE_SESSIONS', partitionKey: S('tokenHash'), ttlAttribute: 'expiresAt' },
   /** Live WebSocket connections; found per user through a Query on `byUser`, never a Scan. */

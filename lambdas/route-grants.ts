@@ -57,6 +57,11 @@ export interface FunctionGrants {
   readonly closesConnections: boolean;
   /** Sends unbound-connection checks to the delay queue (`sqs:SendMessage`). */
   readonly schedulesUnboundChecks: boolean;
+  /**
+   * Reads the device-credential key (`secretsmanager:GetSecretValue` on its secret), to make or
+   * check device credentials (lambdas/runtime/secrets.ts).
+   */
+  readonly readsDeviceCredentialKey: boolean;
 }
 
 /** What a statement applies to; the CDK stack resolves each kind to an ARN. */
@@ -68,7 +73,9 @@ export type GrantResource =
   | { readonly kind: 'blobBucket' }
   /** `@connections/*` of the stage, for one HTTP method. */
   | { readonly kind: 'connections'; readonly method: 'POST' | 'DELETE' }
-  | { readonly kind: 'unboundQueue' };
+  | { readonly kind: 'unboundQueue' }
+  /** The Secrets Manager secret holding the device-credential MAC key. */
+  | { readonly kind: 'deviceCredentialKey' };
 
 export interface GrantStatement {
   /** IAM action names, e.g. `dynamodb:GetItem`, in a stable order. */
@@ -116,6 +123,11 @@ export function grantStatements(grants: FunctionGrants): GrantStatement[] {
     });
   if (grants.schedulesUnboundChecks)
     statements.push({ actions: ['sqs:SendMessage'], resource: { kind: 'unboundQueue' } });
+  if (grants.readsDeviceCredentialKey)
+    statements.push({
+      actions: ['secretsmanager:GetSecretValue'],
+      resource: { kind: 'deviceCredentialKey' },
+    });
   return statements;
 }
 

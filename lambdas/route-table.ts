@@ -93,7 +93,10 @@ const fansOutToGroup = allOf(
 );
 /** sendableBlob → BlobStore.get; BlobStore.grant → BatchWriteItem. */
 const grantsBlobs: TableGrants = { blobs: { items: ['GetItem', 'BatchWriteItem'] } };
-/** sendToUser: the recipient (UserStore.get), the rate limit, the inbox, the pushes. */
+/**
+ * sendToUser: the recipient (UserStore.get, with its block list), the rate limit, the inbox (or,
+ * for a blocked sender, only InboxStore.recordDropped's marker: counters PutItem), the pushes.
+ */
 const sendsToUser = allOf(
   signedIn,
   rateLimited,
@@ -102,12 +105,33 @@ const sendsToUser = allOf(
   pushesToUsers,
 );
 
+/** reserveAttempt (lambdas/core/signin-attempts.ts): getAttempts, swapAttempts, release, reset. */
+const reservesAttempts: TableGrants = {
+  counters: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] },
+};
+/** CounterStore.addWithin (sign-ups per address, upload bytes): the add, a read when refused. */
+const countsWithinWindow: TableGrants = { counters: { items: ['UpdateItem', 'GetItem'] } };
+/** issueDeviceCredential → DeviceStore.signedIn (creates or touches the device record). */
+const issuesDeviceCredential: TableGrants = { devices: { items: ['UpdateItem'] } };
+/** bindConnection's second check (a session ended meanwhile) unbinds: ConnectionStore.remove. */
+const bindsCheckedConnection = allOf(bindsConnection, {
+  connections: { items: ['DeleteItem'] },
+});
+/**
+ * disconnect (lambdas/core/devices.ts): the user's connections (listForUser), each unbound
+ * (remove) and closed through @connections, the caller's own after its reply.
+ */
+const disconnectsDevices: TableGrants = {
+  connections: { items: ['DeleteItem'], indexes: { byUser: ['Query'] } },
+};
+
 const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => ({
   entry: `lambdas/handlers/${name}.ts`,
   tables: {},
   pushes: false,
   closesConnections: false,
   schedulesUnboundChecks: false,
+  readsDeviceCredentialKey: false,
   ...grants,
 });
 
@@ -117,23 +141,83 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   $default: spec('default'),
   ping: spec('ping', { tables: signedIn, pushes: true }),
   signup: spec('signup', {
-    tables: allOf({ users: { items: ['PutItem'] } }, opensSession),
-    pushes: true,
-  }),
-  signin: spec('signin', {
-    // Back-off counters: read before scrypt, incremented on failure, cleared on success.
+    // The sign-up window of the address, the user item, the device and its credential, a session.
     tables: allOf(
-      { users: { items: ['GetItem'] } },
-      { counters: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] } },
+      countsWithinWindow,
+      { users: { items: ['PutItem'] } },
+      issuesDeviceCredential,
       opensSession,
     ),
     pushes: true,
+    readsDeviceCredentialKey: true,
+  }),
+  signin: spec('signin', {
+    // The user (and its hash again after binding); a presented credential's device or invite
+    // (DeviceStore.get/getInvite), revoked after failures or used up (revokeCredential,
+    // removeInvite); attempt reservations; then a session with a new credential.
+    tables: allOf(
+      { users: { items: ['GetItem'] } },
+      { devices: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] } },
+      reservesAttempts,
+      issuesDeviceCredential,
+      opensSession,
+      bindsCheckedConnection,
+    ),
+    pushes: true,
+    readsDeviceCredentialKey: true,
   }),
   resume: spec('resume', {
-    tables: allOf({ sessions: { items: ['GetItem'] } }, bindsConnection),
+    // The session (get, slide), its device (resumed, get), a checked bind.
+    tables: allOf(
+      { sessions: { items: ['GetItem', 'UpdateItem'] } },
+      { devices: { items: ['GetItem', 'UpdateItem'] } },
+      bindsCheckedConnection,
+    ),
     pushes: true,
   }),
-  // publish and put-backup update the user item; fetch and get-backup read it.
+  // Sessions (lambdas/core/devices.ts, password.ts, blocks.ts).
+  signout: spec('signout', {
+    // SessionStore.revoke, DeviceStore.setCredential, then the session's connections.
+    tables: allOf(
+      signedIn,
+      { sessions: { items: ['DeleteItem'] }, devices: { items: ['UpdateItem'] } },
+      disconnectsDevices,
+    ),
+    closesConnections: true,
+    schedulesUnboundChecks: true,
+  }),
+  devices: spec('devices', {
+    // list (Query), remove (DeleteItem) and its connections, invite (rate, PutItem, the key).
+    tables: allOf(
+      signedIn,
+      rateLimited,
+      { devices: { items: ['Query', 'DeleteItem', 'PutItem'] } },
+      disconnectsDevices,
+    ),
+    closesConnections: true,
+    schedulesUnboundChecks: true,
+    readsDeviceCredentialKey: true,
+  }),
+  password: spec('password', {
+    // Its own attempt counter, the hash (get, conditional update), every other device's sessions
+    // (list, endSessions) and connections, this device's new credential.
+    tables: allOf(
+      signedIn,
+      reservesAttempts,
+      { users: { items: ['GetItem', 'UpdateItem'] } },
+      { devices: { items: ['Query', 'UpdateItem'] } },
+      disconnectsDevices,
+      issuesDeviceCredential,
+    ),
+    closesConnections: true,
+    readsDeviceCredentialKey: true,
+  }),
+  // The block list lives in the blocker's user item (UserStore.block/unblock/get).
+  block: spec('block', {
+    tables: allOf(signedIn, rateLimited, { users: { items: ['GetItem', 'UpdateItem'] } }),
+  }),
+  // publish and put-backup update the user item (conditionally, reading it after a refusal);
+  // fetch and get-backup read it.
   keys: spec('keys', {
     tables: allOf(signedIn, { users: { items: ['GetItem', 'UpdateItem'] } }),
   }),
@@ -199,8 +283,9 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     pushes: true,
   }),
   upload: spec('upload', {
-    // BlobStore.create/get/markCompleted/remove; S3 multipart, presigned PUTs, HEAD, delete.
-    tables: allOf(signedIn, rateLimited, {
+    // BlobStore.create/get/markCompleted/remove; S3 multipart, presigned PUTs, HEAD, delete; the
+    // daily byte quota.
+    tables: allOf(signedIn, rateLimited, countsWithinWindow, {
       blobs: { items: ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'] },
     }),
     bucket: { objects: ['PutObject', 'GetObject', 'DeleteObject'], listsBlobs: true },

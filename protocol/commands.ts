@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BaseFrame } from './frames';
 import { MAX_INLINE_ENVELOPE_BASE64_CHARS } from './limits';
+import { normalizeName } from './username';
 
 const base64Of = (bytes: number) => z.base64().length(Math.ceil(bytes / 3) * 4);
 
@@ -12,7 +13,8 @@ const base64Of = (bytes: number) => z.base64().length(Math.ceil(bytes / 3) * 4);
 export const DeviceId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a device id has 8-64 characters of A-Z, a-z, 0-9, "_" and "-"');
-export const UserName = z.string().min(1).max(64);
+/** A user id as a frame names it; parses to the normalised id (the same function as signup's). */
+export const UserName = z.string().min(1).max(64).transform(normalizeName);
 /** Ids a client chooses for messages (UUIDs in practice); the server dedupes on them. */
 export const MessageId = z
   .string()
@@ -22,14 +24,31 @@ export const Envelope = z.base64().min(4).max(MAX_INLINE_ENVELOPE_BASE64_CHARS);
 export const AUTH_KEY_BYTES = 32;
 export const SESSION_TOKEN_BYTES = 32;
 
+export const AuthKey = base64Of(AUTH_KEY_BYTES);
+
+/**
+ * A device credential, as signup, signin and `devices {op:'invite'}` answer it: opaque text the
+ * client keeps and presents at its next signin (lambdas/core/device-credentials.ts).
+ */
+export const DeviceCredential = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9._-]+$/, 'a device credential is the text signin or invite answered');
+
 const Credentials = {
   username: UserName,
-  authKey: base64Of(AUTH_KEY_BYTES),
+  authKey: AuthKey,
   deviceId: DeviceId,
 };
 
 export const SignupFrame = BaseFrame.extend({ action: z.literal('signup'), ...Credentials });
-export const SigninFrame = BaseFrame.extend({ action: z.literal('signin'), ...Credentials });
+export const SigninFrame = BaseFrame.extend({
+  action: z.literal('signin'),
+  ...Credentials,
+  /** This device's credential from its last signin, or a one-time invite for a new device. */
+  deviceCredential: DeviceCredential.optional(),
+});
 export const ResumeFrame = BaseFrame.extend({
   action: z.literal('resume'),
   token: z.base64url().length(Math.ceil((SESSION_TOKEN_BYTES * 4) / 3)),
@@ -42,10 +61,14 @@ export type ResumeFrame = z.infer<typeof ResumeFrame>;
 /** What signup, signin and resume answer. The token goes into later `resume` frames, never a URL. */
 export interface SessionReply {
   userId: string;
+  deviceId: string;
   token: string;
+  /** When the session ends unless resumed before (each resume slides it, up to a cap). */
   expiresAt: number;
   /** Inbox items after this device's cursor, pushed right after this reply in order. */
   pending: number;
+  /** signup and signin only: this device's new credential (the one it presented is replaced). */
+  deviceCredential?: string;
 }
 
 const PublicKey = base64Of(32);
@@ -66,6 +89,9 @@ export const PublicBundleWire = z.object({
 });
 export type PublicBundleWire = z.infer<typeof PublicBundleWire>;
 
+/** A key backup's version: it only grows. */
+export const BackupVersion = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
 export const KeysFrame = z.discriminatedUnion('op', [
   /** Publish my bundle; identity keys, once set, are never silently replaced. */
   BaseFrame.extend({
@@ -75,8 +101,20 @@ export const KeysFrame = z.discriminatedUnion('op', [
   }),
   /** Fetch another user's bundle. */
   BaseFrame.extend({ action: z.literal('keys'), op: z.literal('fetch'), userId: UserName }),
-  /** Store my key backup, sealed under my backup key (opaque to the server). */
-  BaseFrame.extend({ action: z.literal('keys'), op: z.literal('put-backup'), backup: Envelope }),
+  /**
+   * Store my key backup, sealed under my backup key (opaque to the server), as `version`, if the
+   * stored one is still `replaces` (0: none yet); else CONFLICT naming the stored version.
+   */
+  BaseFrame.extend({
+    action: z.literal('keys'),
+    op: z.literal('put-backup'),
+    backup: Envelope,
+    version: BackupVersion.min(1),
+    replaces: BackupVersion,
+  }).refine((frame) => frame.version > frame.replaces, {
+    message: 'version must be greater than the version it replaces',
+    path: ['version'],
+  }),
   /** Read my key backup back, e.g. on a new phone. */
   BaseFrame.extend({ action: z.literal('keys'), op: z.literal('get-backup') }),
 ]);

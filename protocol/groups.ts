@@ -8,6 +8,7 @@ import { Envelope, MessageId, UserName, type PublicBundleWire } from './commands
 import { BaseFrame } from './frames';
 import { MAX_ARTEFACT_BASE64_CHARS } from './group-artefacts';
 import { MAX_STATEMENT_BASE64_CHARS } from './group-statement';
+import { normalizeName } from './username';
 
 /**
  * Group name rule, shared by client and server: after trim, Unicode NFKC and lower-case, 1 to 64
@@ -20,8 +21,7 @@ export const MAX_GROUP_NAME_CHARS = 64;
 export type GroupNameCheck =
   { readonly ok: true; readonly groupId: string } | { readonly ok: false; readonly reason: string };
 
-export const normalizeGroupName = (name: string): string =>
-  name.trim().normalize('NFKC').toLowerCase();
+export const normalizeGroupName = normalizeName;
 
 /** Pure: the group id a name stands for, or why it is not a valid name. */
 export function checkGroupName(name: string): GroupNameCheck {
@@ -71,7 +71,12 @@ export const Artefact = z.base64().min(4).max(MAX_ARTEFACT_BASE64_CHARS);
 export const CreateFrame = BaseFrame.extend({ action: z.literal('create'), groupId: GroupName });
 export const JoinFrame = BaseFrame.extend({ action: z.literal('join'), groupId: GroupName });
 export const LeaveFrame = BaseFrame.extend({ action: z.literal('leave'), groupId: GroupName });
-export const MembersFrame = BaseFrame.extend({ action: z.literal('members'), groupId: GroupName });
+export const MembersFrame = BaseFrame.extend({
+  action: z.literal('members'),
+  groupId: GroupName,
+  /** The `next` of the previous page: members are listed by user id, a page at most 128 KB. */
+  after: UserName.optional(),
+});
 export const ListFrame = BaseFrame.extend({
   action: z.literal('list'),
   /** Only the groups I am a member of (the per-user membership index). */
@@ -161,7 +166,10 @@ export interface MembersReply {
   /** The current epoch's signed statement: a joiner builds the next epoch on it (absent before epoch 1). */
   statement?: string;
   memberCount: number;
+  /** Members by user id, as many as fit in one reply (bundles make a full group about 130 KB). */
   members: GroupMemberWire[];
+  /** Present when more members follow: pass it as `after` to `members`. */
+  next?: string;
 }
 export interface JoinReply extends MembersReply {
   /** True for exactly one client: the one that made the group, and so makes epoch 1. */

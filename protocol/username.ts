@@ -10,11 +10,15 @@ export type UsernameCheck =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Pure: trim, Unicode NFKC (full-width "ＡＬＩＣＥ" becomes "ALICE"), lower-case, then the rule.
- * The server runs the same function on what signup/signin send.
+ * The one normalisation of a user id, wherever one comes in (signup, signin, `send`, `sendfile`,
+ * `keys fetch`, key-shares, `block`...): trim, Unicode NFKC (full-width "ＡＬＩＣＥ" becomes
+ * "ALICE"), lower-case. Group names use the same (protocol/groups.ts).
  */
+export const normalizeName = (name: string): string => name.trim().normalize('NFKC').toLowerCase();
+
+/** Pure: the normalised name, then the rule. The server runs the same function at signup/signin. */
 export function checkUsername(name: string): UsernameCheck {
-  const username = name.trim().normalize('NFKC').toLowerCase();
+  const username = normalizeName(name);
   if (username.length < 3 || username.length > 32) {
     return { ok: false, reason: 'a username has 3 to 32 characters' };
   }

@@ -82,7 +82,12 @@ export const SAMPLE_FRAMES: Record<CommandRoute, Record<string, unknown>> = {
   signup: { username: SAMPLE.user, authKey: SAMPLE.authKey, deviceId: SAMPLE.deviceId },
   signin: { username: SAMPLE.user, authKey: SAMPLE.authKey, deviceId: SAMPLE.deviceId },
   resume: { token: SAMPLE.token, deviceId: SAMPLE.deviceId },
-  keys: { op: 'put-backup', backup: SAMPLE.envelope },
+  signout: {},
+  devices: { op: 'list' },
+  // The same key again: what a client sends when it retries a password change whose reply it lost.
+  password: { authKey: SAMPLE.authKey, newAuthKey: SAMPLE.authKey },
+  block: { op: 'add', userId: SAMPLE.other },
+  keys: { op: 'put-backup', backup: SAMPLE.envelope, version: 1, replaces: 0 },
   send: { to: SAMPLE.other, messageId: 'sample-message-1', envelope: SAMPLE.envelope },
   ack: { seq: 1 },
   create: { groupId: SAMPLE.groupId },

@@ -36,6 +36,11 @@ export const REASONS = {
     "failing is dropped after the one-hour retention; the connection then ends at API Gateway's idle " +
     'timeout (10 min), and the Lambda error alarm reports the failures. A dead-letter queue would ' +
     'hold nothing worth replaying.',
+  deviceCredentialKeyRotation:
+    'The secret is the MAC key of device credentials, which only decide which sign-in back-off an ' +
+    'attempt is judged by (lambdas/core/device-credentials.ts); it opens nothing. Rotating it revokes ' +
+    "every device's credential at once, after which all devices share the account's back-off until " +
+    'they sign in again, so it is rotated deliberately (after a suspected leak), not on a schedule.',
   apiGatewayLogRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-wide role API ' +
     'Gateway writes access logs with (it allows log groups, streams and events only); AWS documents ' +
@@ -55,6 +60,7 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
   acknowledge(stack.api.api, 'AwsSolutions-APIG4', REASONS.routesWithoutAuthorizer);
   acknowledge(stack.data.blobBucket, 'AwsSolutions-S1', REASONS.blobAccessLogs);
   acknowledge(stack.unboundQueue, 'AwsSolutions-SQS3', REASONS.unboundQueueDlq);
+  acknowledge(stack.deviceCredentialKey, 'AwsSolutions-SMG4', REASONS.deviceCredentialKeyRotation);
   if (stack.api.cloudWatchRole)
     acknowledge(
       stack.api.cloudWatchRole,

@@ -10,6 +10,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   grantStatements,
   type FunctionGrants,
@@ -22,6 +23,7 @@ export interface GrantTargets {
   readonly blobBucket: IBucket;
   readonly stage: IWebSocketStage;
   readonly unboundQueue: IQueue;
+  readonly deviceCredentialKey: ISecret;
 }
 
 /** The ARN a grant resource stands for in this stack. */
@@ -43,6 +45,8 @@ export function resourceArn(resource: GrantResource, targets: GrantTargets): str
     }
     case 'unboundQueue':
       return targets.unboundQueue.queueArn;
+    case 'deviceCredentialKey':
+      return targets.deviceCredentialKey.secretArn;
     default: {
       const unknown: never = resource;
       throw new Error(`Unknown grant resource ${JSON.stringify(unknown)}`);

@@ -35,6 +35,8 @@ export const resourceKey = (resource: GrantResource): string => {
       return `@connections/${resource.method}`;
     case 'unboundQueue':
       return `unbound-queue`;
+    case 'deviceCredentialKey':
+      return `secret/device-credential-key`;
     default: {
       const unknown: never = resource;
       throw new Error(`Unknown grant resource ${JSON.stringify(unknown)}`);
@@ -127,6 +129,12 @@ function needsOf(clientName: string, operation: string, input: Input): Needed[] 
       return operation === 'SendMessage'
         ? [{ action: 'sqs:SendMessage', resource: 'unbound-queue' }]
         : undefined;
+    // Locally the key comes on the invocation context (lambdas/runtime/local-config.ts), so no
+    // handler calls Secrets Manager here; mapped so that one that did would be judged all the same.
+    case 'SecretsManagerClient':
+      return operation === 'GetSecretValue'
+        ? [{ action: 'secretsmanager:GetSecretValue', resource: 'secret/device-credential-key' }]
+        : undefined;
     default:
       return undefined;
   }
@@ -138,6 +146,7 @@ const DENIED: Record<string, { name: string; status: number }> = {
   S3Client: { name: 'AccessDenied', status: 403 },
   ApiGatewayManagementApiClient: { name: 'ForbiddenException', status: 403 },
   SQSClient: { name: 'AccessDenied', status: 403 },
+  SecretsManagerClient: { name: 'AccessDeniedException', status: 400 },
 };
 
 export class LocalAccessDenied extends Error {

@@ -212,7 +212,16 @@ export class LocalGateway {
         (result) => {
           this.options.onLog?.(`${routeKey} ${statusOf(result)} ${Date.now() - started}ms`);
           const responseBody = bodyOf(result);
-          if (responseBody !== undefined) this.reply(connection, responseBody);
+          if (responseBody === undefined) return;
+          // A route response is a message like any other: past 128 KB it is not delivered.
+          const bytes = Buffer.byteLength(responseBody, 'utf8');
+          if (bytes > this.limits.maxMessageBytes) {
+            this.options.onLog?.(
+              `${routeKey} reply of ${bytes} bytes not delivered: over the ${this.limits.maxMessageBytes}-byte message limit`,
+            );
+            return;
+          }
+          this.reply(connection, responseBody);
         },
         (error: unknown) => {
           this.options.onLog?.(

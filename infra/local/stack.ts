@@ -10,6 +10,11 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { BACKGROUND_FUNCTIONS, ROUTE_TABLE, type RouteSpec } from '../../lambdas/route-table';
 import { grantedEnvironmentNames } from '../../lambdas/route-grants';
 import { ENDPOINT_ENV, withLocalAccess } from '../../lambdas/runtime/env';
+import {
+  withLocalConfiguration,
+  type LocalConfiguration,
+} from '../../lambdas/runtime/local-config';
+import { withOverrides, type LimitOverrides } from '../../lambdas/core/limits';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
@@ -17,6 +22,7 @@ import { LOCAL_BUCKET_NAME } from '../resources';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { localFunctionAccess } from './access-guard';
 import { corsXml, createMissingTables } from './bootstrap';
+import { loadDeviceCredentialKey } from './device-credential-key';
 import { lockDataFolder } from './data-lock';
 import { startDynamoThread } from './dynamo-thread';
 import { InProcessDelayQueue } from './delay-queue';
@@ -42,9 +48,13 @@ export interface LocalStackOptions {
   readonly publicHost?: string;
   /** Serve this production build of the PWA instead of the dev server. */
   readonly webBuiltDir?: string;
+  /** The gateway's limits (frame and message sizes, timers); the real service's by default. */
   readonly limits?: Partial<GatewayLimits>;
-  /** How long a connection may stay unbound (default 10 s); tests shorten it. */
-  readonly unboundGraceMs?: number;
+  /**
+   * The server's limits (lambdas/core/limits.ts): the production values unless set here. This is
+   * the only way to change them, and the CDK stack has none.
+   */
+  readonly serverLimits?: LimitOverrides;
   readonly onLog?: (line: string) => void;
 }
 
@@ -60,6 +70,8 @@ export interface LocalStack {
     readonly web?: string;
   };
   readonly createdTables: readonly string[];
+  /** What its handlers are given besides their grants (for tests that invoke handlers directly). */
+  readonly serverSettings: LocalServerSettings;
   stop(): Promise<void>;
 }
 
@@ -68,23 +80,38 @@ async function importHandler<T>(entry: string): Promise<T> {
   return module.handler;
 }
 
+/** What the local stack hands every handler besides its grants (lambdas/runtime/local-config.ts). */
+export interface LocalServerSettings {
+  readonly limits: LocalConfiguration['limits'];
+  readonly deviceCredentialKey: Uint8Array;
+}
+
 /**
  * A handler that sees only the table and bucket variables its spec grants and may make only the
- * AWS calls its grants allow, as in AWS (./access-guard.ts).
+ * AWS calls its grants allow, as in AWS (./access-guard.ts), with the stack's own configuration
+ * (the device-credential key only when its spec grants it).
  */
 export async function importGrantedHandler<E, R>(
   name: string,
   spec: RouteSpec,
+  settings: LocalServerSettings,
 ): Promise<(event: E, context: Context) => Promise<R>> {
   const handler = await importHandler<(event: E, context: Context) => Promise<R>>(spec.entry);
   const access = localFunctionAccess(name, spec, grantedEnvironmentNames(spec));
-  return (event, context) => handler(event, withLocalAccess(context, access));
+  const configuration: LocalConfiguration = {
+    limits: settings.limits,
+    ...(spec.readsDeviceCredentialKey && { deviceCredentialKey: settings.deviceCredentialKey }),
+  };
+  return (event, context) =>
+    handler(event, withLocalConfiguration(withLocalAccess(context, access), configuration));
 }
 
-export async function loadRouteHandlers(): Promise<Map<string, LambdaHandler>> {
+export async function loadRouteHandlers(
+  settings: LocalServerSettings,
+): Promise<Map<string, LambdaHandler>> {
   const handlers = new Map<string, LambdaHandler>();
   for (const [route, spec] of Object.entries(ROUTE_TABLE) as [RouteKey, RouteSpec][]) {
-    handlers.set(route, (await importGrantedHandler(route, spec)) as LambdaHandler);
+    handlers.set(route, (await importGrantedHandler(route, spec, settings)) as LambdaHandler);
   }
   return handlers;
 }
@@ -121,11 +148,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = `http://${host}:${s3Address.port}`;
 
     const createdTables = await createMissingTables(makeDynamoClient(dynamodb));
+    const settings: LocalServerSettings = {
+      limits: withOverrides(options.serverLimits),
+      deviceCredentialKey: loadDeviceCredentialKey(dataDir),
+    };
 
     // The SQS delay queue's stand-in feeds the same background handler as in AWS.
     const reapUnbound = await importGrantedHandler<SQSEvent, void>(
       'reapUnbound',
       BACKGROUND_FUNCTIONS.reapUnbound,
+      settings,
     );
     const unboundQueue = new InProcessDelayQueue((event) =>
       reapUnbound(event, lambdaContext('cipherline-reap-unbound')),
@@ -135,12 +167,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await unboundQueue.stop();
       useInProcessDelayQueue(undefined);
     });
-    if (options.unboundGraceMs !== undefined)
-      process.env.UNBOUND_GRACE_MS = String(options.unboundGraceMs);
 
     // Lambdas read their configuration from the environment, in AWS and here alike.
     const gateway = await LocalGateway.start({
-      handlers: await loadRouteHandlers(),
+      handlers: await loadRouteHandlers(settings),
       port: options.gatewayPort ?? DEFAULT_PORTS.gateway,
       host,
       limits: options.limits,
@@ -184,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(webUrl && { web: webUrl }),
       },
       createdTables,
+      serverSettings: settings,
       stop,
     };
   } catch (error) {

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { COMMAND_ROUTES } from '../../protocol/routes';
 import { LOCAL_BUCKET_NAME } from '../resources';
 import { DataFolderInUseError } from './data-lock';
+import { parseLimitOverrides } from './limit-overrides';
 import { DEFAULT_PORTS, REPO_ROOT, startLocalStack } from './stack';
 
 const USAGE = `Usage: npm start -- [options]
@@ -24,7 +25,8 @@ const USAGE = `Usage: npm start -- [options]
                          when --host is 0.0.0.0, else the --host address)
   --built-web            serve the production build in web/dist (npm run build:web) instead of
                          the dev server: the installable PWA with its service worker
-  --quiet                no line per routed frame`;
+  --quiet                no line per routed frame
+  --limits <json>        server limits other than production's, e.g. '{"signupsPerAddressPerHour":1000}'`;
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     'public-host': { type: 'string' },
     'built-web': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    limits: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -75,6 +78,12 @@ const dataDir = resolve(args.data);
 const builtWebDir = resolve(REPO_ROOT, 'web/dist');
 if (args['built-web'] && !existsSync(join(builtWebDir, 'index.html')))
   fail('--built-web serves web/dist, which has no build yet: run `npm run build:web` first.');
+let serverLimits;
+try {
+  serverLimits = args.limits === undefined ? undefined : parseLimitOverrides(args.limits);
+} catch (error) {
+  fail((error as Error).message);
+}
 
 try {
   const stack = await startLocalStack({
@@ -88,6 +97,7 @@ try {
     https: args.https,
     ...(args['public-host'] && { publicHost: args['public-host'] }),
     ...(args['built-web'] && { webBuiltDir: builtWebDir }),
+    serverLimits,
     onLog: args.quiet ? undefined : (line) => console.log(`  frame ${line}`),
   });
   const { endpoints } = stack;
@@ -103,6 +113,8 @@ try {
   if (endpoints.web && args.https)
     console.log(`  over HTTPS    a self-signed certificate: accept the browser's warning once; the
                 WebSocket and S3 are proxied at ${endpoints.web}ws and ${endpoints.web}s3/`);
+  if (serverLimits)
+    console.log(`  limits        ${JSON.stringify(serverLimits)} (production values otherwise)`);
   console.log(
     `Ready: ${endpoints.websocket}${endpoints.web ? ` and ${endpoints.web}` : ''} (Ctrl-C stops)`,
   );

@@ -1,12 +1,22 @@
-/** signup, signin and resume: the only routes an unbound connection may call (besides ping). */
+/** signup, signin and resume: the only routes an unbound connection may call. */
 import type { ResumeFrame, SigninFrame, SignupFrame } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
-import { checkUsername } from '../../protocol/username';
+import { checkUsername, normalizeName } from '../../protocol/username';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
+import { addressGroup } from './address';
+import { revokeTrusted, trustedCredential, type TrustedCredential } from './device-credentials';
 import { authKeyMatches, burnAuthCheck, hashAuthKey } from './passwords';
-import { bindConnection, hashToken, openSession, type BoundSession } from './session';
-import { assertSigninAllowed, clearSigninFailures, recordSigninFailure } from './throttle';
+import {
+  bindConnection,
+  hashToken,
+  openSession,
+  sessionEnded,
+  sessionExpiry,
+  type BoundSession,
+} from './session';
+import { attemptPolicy, reserveAttempt, tooManyAttempts } from './signin-attempts';
+import { reserveSignup } from './throttle';
 
 const WRONG_CREDENTIALS = 'Wrong username or password.';
 
@@ -17,6 +27,7 @@ export async function signup(
 ): Promise<BoundSession> {
   const name = checkUsername(frame.username);
   if (!name.ok) throw new ProtocolError('BAD_REQUEST', `Choose another username: ${name.reason}.`);
+  await reserveSignup(deps, context.sourceIp, deps.now());
   const { salt, hash } = await hashAuthKey(Buffer.from(frame.authKey, 'base64'));
   const created = await deps.users.create({
     userId: name.username,
@@ -32,6 +43,62 @@ export async function signup(
   return openSession(deps, context, name.username, frame.deviceId);
 }
 
+/**
+ * Reserves this attempt before any password hash runs: with a credential that counts, on that
+ * credential's own counter; without, on the address's and the account's. Returns how to settle
+ * the reservations once the outcome is known.
+ */
+async function reserveSignin(
+  deps: ServerDeps,
+  userId: string,
+  trusted: TrustedCredential | undefined,
+  sourceIp: string,
+  now: number,
+): Promise<{ failed(): Promise<void>; succeeded(): Promise<void> }> {
+  const limits = deps.limits;
+  if (trusted) {
+    const policy = attemptPolicy(limits, limits.signinFreePerCredential);
+    const reservation = await reserveAttempt(deps.counters, trusted.counterKey, policy, now);
+    if (!reservation.reserved) throw tooManyAttempts(reservation.waitMs);
+    return {
+      failed: async () => {
+        if (reservation.count >= limits.credentialRevokedAfterFailures)
+          await revokeTrusted(deps, trusted);
+      },
+      succeeded: () => deps.counters.reset(trusted.counterKey),
+    };
+  }
+  const addressKey = `fail#ip#${addressGroup(sourceIp)}`;
+  const accountKey = `fail#user#${userId}`;
+  const byAddress = await reserveAttempt(
+    deps.counters,
+    addressKey,
+    attemptPolicy(limits, limits.signinFreePerAddress),
+    now,
+  );
+  if (!byAddress.reserved) throw tooManyAttempts(byAddress.waitMs);
+  const byAccount = await reserveAttempt(
+    deps.counters,
+    accountKey,
+    attemptPolicy(limits, limits.signinFreePerAccount),
+    now,
+  );
+  if (!byAccount.reserved) {
+    await deps.counters.releaseAttempt(addressKey); // this attempt never ran
+    throw tooManyAttempts(byAccount.waitMs);
+  }
+  return {
+    failed: async () => undefined, // both reservations stand as failures
+    // The account's failures are forgiven; the address keeps the others' (many users share a NAT).
+    succeeded: async () => {
+      await Promise.all([
+        deps.counters.reset(accountKey),
+        deps.counters.releaseAttempt(addressKey),
+      ]);
+    },
+  };
+}
+
 export async function signin(
   deps: ServerDeps,
   frame: SigninFrame,
@@ -39,19 +106,26 @@ export async function signin(
 ): Promise<BoundSession> {
   const name = checkUsername(frame.username);
   // A name that cannot exist gets the same answer as a wrong password.
-  const userId = name.ok ? name.username : frame.username.toLowerCase();
-  await assertSigninAllowed(deps.counters, userId, context.sourceIp, deps.now());
+  const userId = name.ok ? name.username : normalizeName(frame.username);
+  const now = deps.now();
+  const trusted = frame.deviceCredential
+    ? await trustedCredential(deps, frame.deviceCredential, userId, frame.deviceId, now)
+    : undefined;
+  const attempt = await reserveSignin(deps, userId, trusted, context.sourceIp, now);
   const user = name.ok ? await deps.users.get(userId) : undefined;
   const authKey = Buffer.from(frame.authKey, 'base64');
   const valid = user
     ? await authKeyMatches(authKey, user.authSalt, user.authHash)
     : await burnAuthCheck(authKey);
   if (!valid) {
-    await recordSigninFailure(deps.counters, userId, context.sourceIp, deps.now());
+    await attempt.failed();
     throw new ProtocolError('INVALID_CREDENTIALS', WRONG_CREDENTIALS);
   }
-  await clearSigninFailures(deps.counters, userId);
-  return openSession(deps, context, userId, frame.deviceId);
+  await attempt.succeeded();
+  if (trusted?.kind === 'invite') await revokeTrusted(deps, trusted); // one time only
+  // A password change that finished while we hashed ends this session as it ends the others.
+  const hashStillCurrent = async () => (await deps.users.get(userId))?.authHash === user!.authHash;
+  return openSession(deps, context, userId, frame.deviceId, hashStillCurrent);
 }
 
 export async function resume(
@@ -59,17 +133,26 @@ export async function resume(
   frame: ResumeFrame,
   context: RouteContext,
 ): Promise<BoundSession> {
-  const session = await deps.sessions.get(hashToken(frame.token), deps.now());
-  if (!session || session.deviceId !== frame.deviceId) {
-    throw new ProtocolError(
-      'UNAUTHENTICATED',
-      'This session is unknown or has expired. Sign in again.',
-    );
-  }
-  return bindConnection(deps, context, {
-    userId: session.userId,
-    deviceId: session.deviceId,
-    token: frame.token,
-    expiresAt: session.expiresAt,
-  });
+  const now = deps.now();
+  const tokenHash = hashToken(frame.token);
+  const session = await deps.sessions.get(tokenHash, now);
+  if (!session || session.deviceId !== frame.deviceId) throw sessionEnded();
+  const { userId, deviceId, issuedAt } = session;
+  // The device must still exist and its sessions must not have been ended since this one began.
+  if (!(await deps.devices.resumed(userId, deviceId, issuedAt, now))) throw sessionEnded();
+  const expiresAt = sessionExpiry(deps.limits, issuedAt, now);
+  if (expiresAt > session.expiresAt) await deps.sessions.slide(tokenHash, expiresAt);
+  const stillValid = async () => {
+    const [device, current] = await Promise.all([
+      deps.devices.get(userId, deviceId),
+      deps.sessions.get(tokenHash, deps.now()),
+    ]);
+    return current !== undefined && device !== undefined && device.sessionsFrom <= issuedAt;
+  };
+  return bindConnection(
+    deps,
+    context,
+    { userId, deviceId, token: frame.token, expiresAt: Math.max(expiresAt, session.expiresAt) },
+    stillValid,
+  );
 }

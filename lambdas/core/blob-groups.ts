@@ -18,7 +18,7 @@ export async function sendgroupfile(
   context: RouteContext,
 ) {
   const sender = await requireUser(deps, context);
-  await assertWithinRate(deps.counters, 'send', sender.userId, deps.now());
+  await assertWithinRate(deps, 'send', sender.userId, deps.now());
   const blob = await sendableBlob(deps, frame.blobId, sender.userId);
   const result = await fanOutToGroup(
     deps,

@@ -27,7 +27,7 @@ import type { RouteContext } from '../runtime/route';
 import { blobKey, type BlobRecord } from '../stores/blob-ports';
 import { sendToUser } from './delivery';
 import { requireUser } from './session';
-import { assertWithinRate } from './throttle';
+import { assertWithinRate, reserveUploadBytes } from './throttle';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A blob, its record and its grants live this long from the start of its upload. */
@@ -70,7 +70,9 @@ async function startUpload(
       `Files are limited to ${MAX_BLOB_BYTES / GIB} GiB of ciphertext (${MAX_BLOB_BYTES} bytes); this one has ${frame.size} bytes.`,
     );
   const now = deps.now();
-  await assertWithinRate(deps.counters, 'upload', userId, now);
+  await assertWithinRate(deps, 'upload', userId, now);
+  // Counted when announced: the bytes are reserved whether or not the upload completes.
+  await reserveUploadBytes(deps, userId, frame.size, now);
   const { partSize, partCount, multipart } = planParts(frame.size);
   const blobId = newBlobId();
   const uploadId = multipart ? await deps.blobObjects.startMultipart(blobKey(blobId)) : undefined;
@@ -225,18 +227,20 @@ export async function download(
 }
 
 export async function sendfile(deps: ServerDeps, frame: SendFileFrame, context: RouteContext) {
-  let blobId = frame.blobId;
-  const result = await sendToUser(deps, context, frame, async (senderId, recipientId) => {
-    const blob = await sendableBlob(deps, frame.blobId, senderId);
-    blobId = blob.blobId;
+  let blob: BlobRecord | undefined;
+  const result = await sendToUser(deps, context, frame, {
+    check: async (senderId) => {
+      blob = await sendableBlob(deps, frame.blobId, senderId);
+    },
     // Grant first, so the recipient can download as soon as the message arrives.
-    await deps.blobs.grant(blob.blobId, [recipientId], {
-      grantedBy: senderId,
-      messageId: frame.messageId,
-      expiresAt: blob.expiresAt,
-    });
+    beforeDeliver: (senderId, recipientId) =>
+      deps.blobs.grant(blob!.blobId, [recipientId], {
+        grantedBy: senderId,
+        messageId: frame.messageId,
+        expiresAt: blob!.expiresAt,
+      }),
   });
-  return { ...result, blobId };
+  return { ...result, blobId: frame.blobId };
 }
 
 /** A completed blob the sender uploaded, or the error that says why it cannot be sent. */

@@ -48,21 +48,39 @@ export async function deliverToInbox(
 
 /**
  * The 1:1 path shared by `send` and `sendfile`: the sender must be signed in and under its rate
- * limit, the recipient must exist; `prepare` (e.g. a blob grant) runs before anything is delivered.
+ * limit, the recipient must exist, then `check` (e.g. the blob) must pass; `beforeDeliver` (e.g. a
+ * blob grant) runs before anything is delivered. A sender the recipient blocked passes the same
+ * checks and gets the same reply as any other, and nothing is stored, granted or pushed. The reply
+ * has no sequence number: the recipient's numbers would tell the sender how much its inbox holds,
+ * and their absence would reveal a block.
  */
 export async function sendToUser(
   deps: ServerDeps,
   context: RouteContext,
   message: { readonly to: string; readonly messageId: string; readonly envelope: string },
-  prepare?: (senderId: string, recipientId: string) => Promise<void>,
-) {
+  hooks: {
+    check?: (senderId: string) => Promise<void>;
+    beforeDeliver?: (senderId: string, recipientId: string) => Promise<void>;
+  } = {},
+): Promise<{ messageId: string; duplicate: boolean; deliveredTo: number }> {
   const [sender, recipient] = await Promise.all([
     requireUser(deps, context),
-    deps.users.get(message.to.toLowerCase()),
+    deps.users.get(message.to),
   ]);
-  await assertWithinRate(deps.counters, 'send', sender.userId, deps.now());
+  await assertWithinRate(deps, 'send', sender.userId, deps.now());
   if (!recipient) throw new ProtocolError('NOT_FOUND', `There is no user named "${message.to}".`);
-  await prepare?.(sender.userId, recipient.userId);
+  await hooks.check?.(sender.userId);
+  if (recipient.blocked?.includes(sender.userId)) {
+    const duplicate = await deps.inbox.recordDropped(
+      recipient.userId,
+      sender.userId,
+      message.messageId,
+      deps.now(),
+    );
+    // Offline recipients get nothing pushed either, so `deliveredTo: 0` gives nothing away.
+    return { messageId: message.messageId, duplicate, deliveredTo: 0 };
+  }
+  await hooks.beforeDeliver?.(sender.userId, recipient.userId);
   const result = await deliverToInbox(deps, context, recipient.userId, {
     kind: 'message',
     from: sender.userId,
@@ -70,12 +88,7 @@ export async function sendToUser(
     envelope: message.envelope,
     sentAt: deps.now(),
   });
-  return {
-    messageId: message.messageId,
-    seq: result.seq,
-    duplicate: result.duplicate,
-    deliveredTo: result.pushed,
-  };
+  return { messageId: message.messageId, duplicate: result.duplicate, deliveredTo: result.pushed };
 }
 
 export const send = (deps: ServerDeps, frame: SendFrame, context: RouteContext) =>

@@ -8,18 +8,6 @@ import type { GroupRecord } from '../stores/group-ports';
 import { pushToUser } from './delivery';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
 
-/** DESIGN.md section 5: at most this many members per group. */
-export const GROUP_MEMBER_CAP = 256;
-/** Tests may lower the cap through this variable (never raise it); production leaves it unset. */
-export const MEMBER_CAP_ENV = 'CIPHERLINE_TEST_GROUP_MEMBER_CAP';
-
-export function memberCap(): number {
-  const lowered = Number(process.env[MEMBER_CAP_ENV]);
-  return Number.isInteger(lowered) && lowered >= 1 && lowered < GROUP_MEMBER_CAP
-    ? lowered
-    : GROUP_MEMBER_CAP;
-}
-
 export async function requireGroup(deps: ServerDeps, groupId: string): Promise<GroupRecord> {
   const group = await deps.groups.get(groupId);
   if (!group)

@@ -19,9 +19,10 @@ import { pushToUser } from './delivery';
 import { requireGroupMember } from './group-access';
 import { toKeyShareEvent } from './inbox-events';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
+import { fitInReply } from './reply-size';
 import { requireUser } from './session';
 
-/** Epochs per `fetch` page (a statement naming 256 members is about 13 KB). */
+/** Epochs per `fetch` page at most; fewer when they would not fit in 128 KB (./reply-size.ts). */
 export const KEY_SHARE_PAGE = 5;
 
 type StoreFrame = Extract<SharekeyFrame, { op: 'store' }>;
@@ -159,11 +160,11 @@ async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: Rout
     frame.after ?? 0,
     KEY_SHARE_PAGE,
   );
-  const keyShares: KeyShareRecordWire[] = [];
+  const found: KeyShareRecordWire[] = [];
   for (const share of shares) {
     const epoch = await deps.groups.getEpoch(group.groupId, share.epoch);
     if (!epoch) continue; // a claim whose proposer never came back: no statement, no epoch
-    keyShares.push({
+    found.push({
       epoch: share.epoch,
       from: share.from,
       messageId: share.messageId,
@@ -171,10 +172,16 @@ async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: Rout
       statement: epoch.statement,
     });
   }
+  // A statement and a key-share can be 40 KB together: a page stops before 128 KB.
+  const fixed = { groupId: group.groupId, epoch: group.epoch, next: 0 };
+  const keyShares = fitInReply(found, fixed);
+  const more = keyShares.length < found.length || shares.length === KEY_SHARE_PAGE;
+  // The last epoch this page looked at: skipped epochs (no statement) are not looked at again.
+  const through = keyShares.length < found.length ? keyShares.at(-1)!.epoch : shares.at(-1)?.epoch;
   return {
     groupId: group.groupId,
     epoch: group.epoch,
     keyShares,
-    ...(shares.length === KEY_SHARE_PAGE && { next: shares.at(-1)!.epoch }),
+    ...(more && through !== undefined && { next: through }),
   };
 }

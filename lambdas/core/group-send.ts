@@ -202,7 +202,7 @@ export async function fanOutToGroup(
 
 export async function sendGroup(deps: ServerDeps, frame: SendGroupFrame, context: RouteContext) {
   const sender = await requireUser(deps, context);
-  await assertWithinRate(deps.counters, 'send', sender.userId, deps.now());
+  await assertWithinRate(deps, 'send', sender.userId, deps.now());
   const result = await fanOutToGroup(deps, context, {
     groupId: frame.groupId,
     epoch: frame.epoch,

@@ -19,17 +19,12 @@ import {
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
-import {
-  memberBundles,
-  memberCap,
-  notifyMembers,
-  requireGroup,
-  requireGroupMember,
-} from './group-access';
+import { memberBundles, notifyMembers, requireGroup, requireGroupMember } from './group-access';
+import { fitInReply } from './reply-size';
 import { requireUser } from './session';
 import { assertWithinRate } from './throttle';
 
-export { GROUP_MEMBER_CAP, isGroupMember, memberCap, requireGroupMember } from './group-access';
+export { isGroupMember, requireGroupMember } from './group-access';
 export {
   fanOutToGroup,
   sendGroup,
@@ -41,7 +36,7 @@ export { shareKey } from './group-keys';
 
 export async function createGroup(deps: ServerDeps, frame: CreateFrame, context: RouteContext) {
   const me = (await requireUser(deps, context)).userId;
-  await assertWithinRate(deps.counters, 'create', me, deps.now());
+  await assertWithinRate(deps, 'create', me, deps.now());
   const now = deps.now();
   if (!(await deps.groups.create(frame.groupId, me, now)))
     throw new ProtocolError(
@@ -52,18 +47,32 @@ export async function createGroup(deps: ServerDeps, frame: CreateFrame, context:
   return { groupId: frame.groupId, created: true, epoch: 0, memberCount: 1 };
 }
 
-async function membersReply(deps: ServerDeps, group: GroupRecord): Promise<MembersReply> {
+/**
+ * The member list with each member's published key bundle, from user id `after` on, paged by
+ * bytes (a full group's bundles and statement pass API Gateway's 128 KB per message).
+ */
+async function membersReply(
+  deps: ServerDeps,
+  group: GroupRecord,
+  after?: string,
+): Promise<MembersReply> {
+  const listed = group.memberIds.filter((userId) => after === undefined || userId > after);
   const [members, current] = await Promise.all([
-    memberBundles(deps, group.memberIds),
+    memberBundles(deps, listed),
     group.epoch > 0 ? deps.groups.getEpoch(group.groupId, group.epoch) : undefined,
   ]);
-  return {
+  const fixed = {
     groupId: group.groupId,
     epoch: group.epoch,
     epochMembers: [...group.epochMembers],
     ...(current && { statement: current.statement }),
     memberCount: group.memberCount,
-    members,
+  };
+  const page = fitInReply(members, { ...fixed, created: false, joined: false });
+  return {
+    ...fixed,
+    members: page,
+    ...(page.length < members.length && { next: page.at(-1)!.userId }),
   };
 }
 
@@ -77,14 +86,14 @@ export async function joinGroup(
   context: RouteContext,
 ): Promise<JoinReply> {
   const me = (await requireUser(deps, context)).userId;
-  await assertWithinRate(deps.counters, 'join', me, deps.now());
+  await assertWithinRate(deps, 'join', me, deps.now());
   const now = deps.now();
   if (await deps.groups.create(frame.groupId, me, now)) {
     await deps.groups.putMembership(me, frame.groupId, now);
     const group = await requireGroup(deps, frame.groupId);
     return { ...(await membersReply(deps, group)), created: true, joined: true };
   }
-  const result = await deps.groups.addMember(frame.groupId, me, memberCap());
+  const result = await deps.groups.addMember(frame.groupId, me, deps.limits.groupMemberCap);
   switch (result.outcome) {
     case 'missing':
       // Groups are never deleted, so this cannot follow a failed create; say so plainly anyway.
@@ -92,7 +101,7 @@ export async function joinGroup(
     case 'full':
       throw new ProtocolError(
         'CONFLICT',
-        `Group "${frame.groupId}" is full (${memberCap()} members). Ask a member to make room, or join another group.`,
+        `Group "${frame.groupId}" is full (${deps.limits.groupMemberCap} members). Ask a member to make room, or join another group.`,
       );
     case 'already-member':
       // Idempotent: repair the index in case a first attempt stopped before writing it.
@@ -167,5 +176,5 @@ export async function groupMembers(
   context: RouteContext,
 ): Promise<MembersReply> {
   const me = (await requireUser(deps, context)).userId;
-  return membersReply(deps, await requireGroupMember(deps, frame.groupId, me));
+  return membersReply(deps, await requireGroupMember(deps, frame.groupId, me), frame.after);
 }

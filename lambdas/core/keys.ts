@@ -15,29 +15,52 @@ export async function keys(
     case 'publish': {
       if (frame.bundle.userId !== me.userId)
         throw new ProtocolError('FORBIDDEN', 'You can only publish your own key bundle.');
-      const published = await deps.users.publishBundle(me.userId, frame.bundle);
-      if (!published) {
-        throw new ProtocolError(
-          'CONFLICT',
-          'Your identity keys differ from the ones on record; they are never replaced silently. Restore your key backup.',
-        );
+      const outcome = await deps.users.publishBundle(me.userId, frame.bundle);
+      switch (outcome) {
+        case 'published':
+          return { published: true };
+        case 'identity-differs':
+          throw new ProtocolError(
+            'CONFLICT',
+            'Your identity keys differ from the ones on record; they are never replaced silently. Restore your key backup.',
+          );
+        case 'prekey-not-newer':
+          // Two devices of one account rotated at once: the other one's prekey is published.
+          throw new ProtocolError(
+            'CONFLICT',
+            'A signed prekey at least as new as this one is published already (another of your devices rotated). Drop yours and restore the key backup.',
+          );
+        default: {
+          const unknownOutcome: never = outcome;
+          throw new Error(`Unknown publish outcome ${String(unknownOutcome)}`);
+        }
       }
-      return { published: true };
     }
     case 'fetch': {
-      const user = await deps.users.get(frame.userId.toLowerCase());
+      const user = await deps.users.get(frame.userId);
       if (!user?.bundle)
         throw new ProtocolError('NOT_FOUND', `No keys are published for "${frame.userId}".`);
       return { bundle: user.bundle };
     }
-    case 'put-backup':
-      await deps.users.putBackup(me.userId, frame.backup);
-      return { stored: true };
+    case 'put-backup': {
+      const result = await deps.users.putBackup(
+        me.userId,
+        frame.backup,
+        frame.version,
+        frame.replaces,
+      );
+      if (!result.stored)
+        throw new ProtocolError(
+          'CONFLICT',
+          `The stored key backup is version ${result.currentVersion}, not ${frame.replaces}: another device wrote it. Fetch it (get-backup), merge, and store a version above ${result.currentVersion} replacing ${result.currentVersion}.`,
+        );
+      return { stored: true, version: frame.version };
+    }
     case 'get-backup': {
       const user = await deps.users.get(me.userId);
       if (!user?.backup)
         throw new ProtocolError('NOT_FOUND', 'No key backup is stored for this account.');
-      return { backup: user.backup };
+      return { backup: user.backup, version: user.backupVersion ?? 0 };
     }
     default: {
       const unknownOp: never = frame;

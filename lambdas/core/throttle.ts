@@ -1,99 +1,82 @@
 /**
- * Sign-in back-off and per-user rate limits, on counters with an expiry. Failed sign-ins back
- * off per account and per source address: after a few free attempts each further one must wait
- * twice as long as the last (capped), so nobody can lock a victim out for good, and the wait is
- * checked before any scrypt work is spent.
+ * Fixed-window limits on counters with an expiry: per-user request rates, sign-ups per source
+ * address, upload bytes per user and day. The values are the invocation's limits (./limits.ts).
  */
 import { ProtocolError } from '../../protocol/errors';
-import type { CounterStore } from '../stores/ports';
+import type { ServerDeps } from '../runtime/deps';
+import { addressGroup } from './address';
+import type { RatedAction } from './limits';
 
-export const SIGNIN_BACKOFF = {
-  /** Failures allowed before waits begin: per account, and per source address (higher: many users share a NAT). */
-  freeAttempts: 5,
-  freeAttemptsPerAddress: 20,
-  baseDelayMs: 1000,
-  maxDelayMs: 15 * 60 * 1000,
-  windowMs: 60 * 60 * 1000,
-} as const;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+const GIB = 1024 * 1024 * 1024;
 
-const failureKeys = (userId: string, sourceIp: string) => [
-  { key: `fail#user#${userId}`, free: SIGNIN_BACKOFF.freeAttempts },
-  { key: `fail#ip#${sourceIp}`, free: SIGNIN_BACKOFF.freeAttemptsPerAddress },
-];
-
-/** The wait still owed after `failures` failures, the last at `lastAt`, when `free` failures cost nothing. */
-export function backoffRemainingMs(
-  failures: number,
-  lastAt: number,
-  now: number,
-  free: number = SIGNIN_BACKOFF.freeAttempts,
-): number {
-  if (failures < free) return 0;
-  const delay = Math.min(
-    SIGNIN_BACKOFF.maxDelayMs,
-    SIGNIN_BACKOFF.baseDelayMs * 2 ** (failures - free),
-  );
-  return Math.max(0, lastAt + delay - now);
-}
-
-export async function assertSigninAllowed(
-  counters: CounterStore,
-  userId: string,
-  sourceIp: string,
-  now: number,
-): Promise<void> {
-  for (const { key, free } of failureKeys(userId, sourceIp)) {
-    const failures = await counters.get(key, now);
-    const wait = failures ? backoffRemainingMs(failures.count, failures.updatedAt, now, free) : 0;
-    if (wait > 0) {
-      throw new ProtocolError(
-        'RATE_LIMITED',
-        `Too many failed sign-ins. Wait ${Math.ceil(wait / 1000)} s, then try again.`,
-      );
-    }
-  }
-}
-
-export async function recordSigninFailure(
-  counters: CounterStore,
-  userId: string,
-  sourceIp: string,
-  now: number,
-): Promise<void> {
-  await Promise.all(
-    failureKeys(userId, sourceIp).map(({ key }) =>
-      counters.increment(key, now + SIGNIN_BACKOFF.windowMs),
-    ),
-  );
-}
-
-export async function clearSigninFailures(counters: CounterStore, userId: string): Promise<void> {
-  await counters.reset(`fail#user#${userId}`);
-}
-
-/** Fixed-window limits per user and action. */
-export const RATE_LIMITS = {
-  send: { perMinute: 120 },
-  create: { perMinute: 10 },
-  join: { perMinute: 30 },
-  upload: { perMinute: 30 },
-} as const;
-
+/** Counts the request in this minute's window; RATE_LIMITED past the action's limit. */
 export async function assertWithinRate(
-  counters: CounterStore,
-  action: keyof typeof RATE_LIMITS,
+  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  action: RatedAction,
   userId: string,
   now: number,
 ): Promise<void> {
-  const minute = Math.floor(now / 60_000);
-  const { count } = await counters.increment(
+  const minute = Math.floor(now / MINUTE_MS);
+  const { count } = await deps.counters.increment(
     `rate#${action}#${userId}#${minute}`,
-    (minute + 2) * 60_000,
+    (minute + 2) * MINUTE_MS,
   );
-  if (count > RATE_LIMITS[action].perMinute) {
+  if (count > deps.limits.perMinute[action]) {
     throw new ProtocolError(
       'RATE_LIMITED',
       `Too many ${action} requests. Wait a minute, then try again.`,
     );
   }
 }
+
+/** Takes one of this hour's sign-ups of the caller's address (a whole IPv6 /64 counts as one). */
+export async function reserveSignup(
+  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  sourceIp: string,
+  now: number,
+): Promise<void> {
+  const hour = Math.floor(now / HOUR_MS);
+  const max = deps.limits.signupsPerAddressPerHour;
+  const { added } = await deps.counters.addWithin(
+    `signup#${addressGroup(sourceIp)}#${hour}`,
+    1,
+    max,
+    (hour + 2) * HOUR_MS,
+  );
+  if (!added) {
+    const minutes = Math.ceil(((hour + 1) * HOUR_MS - now) / MINUTE_MS);
+    throw new ProtocolError(
+      'RATE_LIMITED',
+      `Too many new accounts from your network (${max} an hour). Try again in ${minutes} min.`,
+    );
+  }
+}
+
+/** Counts `size` bytes against the user's upload quota of this UTC day. */
+export async function reserveUploadBytes(
+  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  userId: string,
+  size: number,
+  now: number,
+): Promise<void> {
+  const day = Math.floor(now / DAY_MS);
+  const max = deps.limits.uploadBytesPerDay;
+  const { added, total } = await deps.counters.addWithin(
+    `upload-bytes#${userId}#${day}`,
+    size,
+    max,
+    (day + 2) * DAY_MS,
+  );
+  if (!added) {
+    const hours = Math.ceil(((day + 1) * DAY_MS - now) / HOUR_MS);
+    throw new ProtocolError(
+      'RATE_LIMITED',
+      `Daily upload quota reached: ${formatGib(total)} of ${formatGib(max)} GiB used today, and this file needs ${formatGib(size)} GiB more. It resets at midnight UTC (in ${hours} h).`,
+    );
+  }
+}
+
+const formatGib = (bytes: number) => (bytes / GIB).toFixed(bytes < GIB ? 3 : 1);

@@ -1,14 +1,9 @@
 /**
- * A connection starts unbound; it may only call signup, signin, resume (and ping), and is closed
- * when it has not bound itself within a short grace period, so idle anonymous sockets cannot pile up.
+ * A connection starts unbound; it may only call signup, signin and resume, and is closed
+ * when it has not bound itself within a short grace period (`unboundGraceMs` of ./limits.ts), so
+ * idle anonymous sockets cannot pile up.
  */
 import type { ServerDeps } from '../runtime/deps';
-
-export const UNBOUND_GRACE_MS_DEFAULT = 10_000;
-
-/** Tests shorten the grace period through the environment; production uses the default. */
-export const unboundGraceMs = (): number =>
-  Number(process.env.UNBOUND_GRACE_MS ?? UNBOUND_GRACE_MS_DEFAULT);
 
 /** Closes the connection unless it is bound by now. Returns true when it closed it. */
 export async function closeIfUnbound(

@@ -1,6 +1,6 @@
-import { unboundGraceMs } from '../core/unbound';
 import { delayQueue } from '../runtime/delay-queue';
 import { localAccessOf } from '../runtime/env';
+import { limitsOf } from '../runtime/local-config';
 import { managementEndpoint } from '../runtime/management-api';
 import type { WebSocketHandler } from '../runtime/route';
 
@@ -9,7 +9,7 @@ export const handler: WebSocketHandler = async (event, context) => {
   const { connectionId, domainName, stage } = event.requestContext;
   await delayQueue(localAccessOf(context)).schedule(
     { connectionId, managementEndpoint: managementEndpoint(domainName, stage) },
-    unboundGraceMs(),
+    limitsOf(context).unboundGraceMs,
   );
   return { statusCode: 200 };
 };

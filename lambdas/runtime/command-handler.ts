@@ -5,14 +5,17 @@
  * that $default, which needs no stores, does not bundle the DynamoDB and S3 clients.
  */
 import type { z } from 'zod';
-import { frameIdOf, ok, parseJson, parseWith } from '../../protocol/frames';
+import { errorReply, frameIdOf, ok, parseJson, parseWith } from '../../protocol/frames';
+import { WS_LIMITS } from '../../protocol/limits';
 import type { RouteKey } from '../../protocol/routes';
-import { serverDeps, type ServerDeps } from './deps';
+import { serverDeps, type DeviceCredentialKeyReader, type ServerDeps } from './deps';
+import { log } from './log';
 import {
   failureReply,
   replyResult,
   routeContext,
   type RouteContext,
+  type ScheduleClose,
   type WebSocketHandler,
 } from './route';
 
@@ -20,6 +23,11 @@ export function commandHandler<S extends z.ZodType<{ id: string }>>(
   route: RouteKey,
   schema: S,
   core: (deps: ServerDeps, frame: z.infer<S>, context: RouteContext) => Promise<object>,
+  /**
+   * What only some routes need, passed by their handler so that no other bundles the SDK client
+   * behind it: closing their own connection (SQS), the device-credential key (Secrets Manager).
+   */
+  options: { scheduleClose?: ScheduleClose; deviceCredentialKey?: DeviceCredentialKeyReader } = {},
 ): WebSocketHandler {
   return async (event, lambdaContext) => {
     let replyTo: string | undefined;
@@ -27,8 +35,21 @@ export function commandHandler<S extends z.ZodType<{ id: string }>>(
       const raw = parseJson(event.body ?? '');
       replyTo = frameIdOf(raw);
       const frame = parseWith(schema, raw);
-      const body = await core(serverDeps(lambdaContext), frame, routeContext(event, lambdaContext));
-      return replyResult(ok(frame.id, body));
+      const context = routeContext(event, lambdaContext, options.scheduleClose);
+      const deps = serverDeps(lambdaContext, options.deviceCredentialKey);
+      const body = await core(deps, frame, context);
+      const reply = ok(frame.id, body);
+      // API Gateway would not deliver it (docs/local-cloud.md): an error beats a reply that never comes.
+      const bytes = Buffer.byteLength(JSON.stringify(reply));
+      if (bytes <= WS_LIMITS.maxMessageBytes) return replyResult(reply);
+      log.error('reply too large', { route, requestId: event.requestContext.requestId, bytes });
+      return replyResult(
+        errorReply(
+          'INTERNAL',
+          'The answer was too large to send. Please try again later.',
+          frame.id,
+        ),
+      );
     } catch (error) {
       return failureReply(route, event, error, replyTo);
     }

@@ -52,3 +52,12 @@ export function delayQueue(access?: LocalFunctionAccess): DelayQueue {
   }
   throw new Error(`Missing environment variable ${UNBOUND_QUEUE_ENV}`);
 }
+
+/** Long enough for API Gateway to send the route response before the connection closes. */
+export const CLOSE_AFTER_REPLY_MS = 1000;
+
+/** For routes that unbind their own connection: the unbound check closes it after the reply. */
+export const scheduleCloseAfterReply = (
+  check: UnboundCheck,
+  access?: LocalFunctionAccess,
+): Promise<void> => delayQueue(access).schedule(check, CLOSE_AFTER_REPLY_MS);

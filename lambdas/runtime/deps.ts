@@ -6,6 +6,7 @@ import { DynamoConnectionStore } from '../stores/dynamo-connections';
 import { DynamoCounterStore } from '../stores/dynamo-counters';
 import { DynamoInboxStore } from '../stores/dynamo-inbox';
 import { DynamoSessionStore } from '../stores/dynamo-sessions';
+import { DynamoDeviceStore } from '../stores/dynamo-devices';
 import { DynamoUserStore } from '../stores/dynamo-users';
 import { DynamoGroupStore } from '../stores/dynamo-groups';
 import { DynamoGroupMessageStore } from '../stores/dynamo-group-messages';
@@ -17,6 +18,7 @@ import { S3BlobObjectStore } from '../stores/s3-blobs';
 import type {
   ConnectionStore,
   CounterStore,
+  DeviceStore,
   InboxStore,
   SessionStore,
   UserStore,
@@ -24,10 +26,13 @@ import type {
 import { lazyClients, processClients, type AwsClients } from './aws';
 import type { TableName } from '../../infra/resources';
 import { bucketName, localAccessOf, tableName, type LocalFunctionAccess } from './env';
+import { PRODUCTION_LIMITS, type ServerLimits } from '../core/limits';
+import { localConfigurationOf, type LocalConfiguration } from './local-config';
 
 export interface ServerDeps {
   readonly users: UserStore;
   readonly sessions: SessionStore;
+  readonly devices: DeviceStore;
   readonly connections: ConnectionStore;
   readonly inbox: InboxStore;
   readonly counters: CounterStore;
@@ -36,6 +41,10 @@ export interface ServerDeps {
   readonly groupInbox: GroupInboxStore;
   readonly blobs: BlobStore;
   readonly blobObjects: BlobObjectStore;
+  /** The production limits in AWS; the local stack's own configuration locally. */
+  readonly limits: ServerLimits;
+  /** The key of the device-credential MACs (./secrets.ts), for the functions granted it. */
+  deviceCredentialKey(): Promise<Uint8Array>;
   now(): number;
 }
 
@@ -48,8 +57,15 @@ class EnvironmentDeps implements ServerDeps {
   private cache = new Map<string, unknown>();
   private readonly clients: AwsClients;
 
-  constructor(private readonly access: LocalFunctionAccess | undefined) {
+  readonly limits: ServerLimits;
+
+  constructor(
+    private readonly access: LocalFunctionAccess | undefined,
+    private readonly local: LocalConfiguration | undefined,
+    private readonly keyReader: DeviceCredentialKeyReader | undefined,
+  ) {
     this.clients = access ? lazyClients((client) => access.guard(client)) : processClients;
+    this.limits = local?.limits ?? PRODUCTION_LIMITS;
   }
 
   private table(table: TableName): string {
@@ -68,6 +84,10 @@ class EnvironmentDeps implements ServerDeps {
   get sessions() {
     const table = this.table('sessions');
     return this.once(`sessions:${table}`, () => new DynamoSessionStore(this.clients.dynamo, table));
+  }
+  get devices() {
+    const table = this.table('devices');
+    return this.once(`devices:${table}`, () => new DynamoDeviceStore(this.clients.dynamo, table));
   }
   get connections() {
     const table = this.table('connections');
@@ -122,22 +142,40 @@ class EnvironmentDeps implements ServerDeps {
       () => new DynamoGroupInboxStore(this.clients.dynamoLowLevel, inbox, counters),
     );
   }
+  deviceCredentialKey() {
+    if (!this.keyReader)
+      return Promise.reject(new Error('This function does not read the device-credential key'));
+    return this.keyReader(this.local);
+  }
   now() {
     return Date.now();
   }
 }
+
+/**
+ * Reads the device-credential key (./secrets.ts). Handed over by the handlers of the routes that
+ * use it, so the others do not bundle the Secrets Manager client.
+ */
+export type DeviceCredentialKeyReader = (
+  local: LocalConfiguration | undefined,
+) => Promise<Uint8Array>;
 
 let processDeps: ServerDeps | undefined;
 const localDeps = new WeakMap<LocalFunctionAccess, ServerDeps>();
 
 /**
  * The stores for this invocation. In AWS, one set per container; locally, one per function, as
- * the local stack marks each invocation's context with its function's access (./env.ts).
+ * the local stack marks each invocation's context with its function's access (./env.ts) and
+ * configuration (./local-config.ts), both made once per function when a stack starts.
  */
-export function serverDeps(lambdaContext?: object): ServerDeps {
+export function serverDeps(
+  lambdaContext?: object,
+  keyReader?: DeviceCredentialKeyReader,
+): ServerDeps {
   const access = localAccessOf(lambdaContext);
-  if (!access) return (processDeps ??= new EnvironmentDeps(undefined));
+  const local = localConfigurationOf(lambdaContext);
+  if (!access) return (processDeps ??= new EnvironmentDeps(undefined, local, keyReader));
   let deps = localDeps.get(access);
-  if (!deps) localDeps.set(access, (deps = new EnvironmentDeps(access)));
+  if (!deps) localDeps.set(access, (deps = new EnvironmentDeps(access, local, keyReader)));
   return deps;
 }

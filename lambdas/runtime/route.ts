@@ -8,9 +8,15 @@ import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2, Context 
 import { ProtocolError } from '../../protocol/errors';
 import { errorReply, type Reply, type ServerEvent } from '../../protocol/frames';
 import type { RouteKey } from '../../protocol/routes';
+import type { UnboundCheck } from './delay-queue';
 import { log } from './log';
-import { localAccessOf } from './env';
-import { managementClient, managementEndpoint, postToConnection } from './management-api';
+import { localAccessOf, type LocalFunctionAccess } from './env';
+import {
+  deleteConnection,
+  managementClient,
+  managementEndpoint,
+  postToConnection,
+} from './management-api';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
 export type WebSocketResult = APIGatewayProxyResultV2;
@@ -28,13 +34,35 @@ export interface RouteContext {
   readonly receivedAt: number;
   /** Pushes an event to a connection (this one by default); false when it is gone. */
   push(event: ServerEvent, connectionId?: string): Promise<boolean>;
+  /** Closes another connection now (one already gone is fine). */
+  close(connectionId: string): Promise<void>;
+  /**
+   * Closes this connection once the reply is out: closing it now would lose the reply, so the
+   * unbound-connection check (lambdas/core/unbound.ts) closes it shortly after. The caller has
+   * unbound it first. Only routes whose handler passes `scheduleClose` may.
+   */
+  closeAfterReply(): Promise<void>;
 }
 
-/** The core's view of this invocation; `lambdaContext` carries the local stack's grants, if any. */
-export function routeContext(event: WebSocketEvent, lambdaContext?: object): RouteContext {
+/** Schedules the unbound-connection check (./delay-queue.ts scheduleCloseAfterReply). */
+export type ScheduleClose = (check: UnboundCheck, access?: LocalFunctionAccess) => Promise<void>;
+
+const cannotClose: ScheduleClose = () =>
+  Promise.reject(new Error('This route may not close its own connection (no scheduleClose)'));
+
+/**
+ * The core's view of this invocation; `lambdaContext` carries the local stack's grants, if any.
+ * Only a handler that passes `scheduleClose` may close its own connection after the reply.
+ */
+export function routeContext(
+  event: WebSocketEvent,
+  lambdaContext?: object,
+  scheduleClose: ScheduleClose = cannotClose,
+): RouteContext {
   const { connectionId, requestId, domainName, stage, requestTimeEpoch } = event.requestContext;
   const endpoint = managementEndpoint(domainName, stage);
-  const client = managementClient(endpoint, localAccessOf(lambdaContext));
+  const access = localAccessOf(lambdaContext);
+  const client = managementClient(endpoint, access);
   const identity = (event.requestContext as { identity?: { sourceIp?: string } }).identity;
   return {
     connectionId,
@@ -42,6 +70,8 @@ export function routeContext(event: WebSocketEvent, lambdaContext?: object): Rou
     sourceIp: identity?.sourceIp ?? 'unknown',
     receivedAt: requestTimeEpoch,
     push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed, client),
+    close: (target) => deleteConnection(target, client),
+    closeAfterReply: () => scheduleClose({ connectionId, managementEndpoint: endpoint }, access),
   };
 }
 

@@ -4,8 +4,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, isLive, toTtl } from './dynamo-common';
-import type { CounterStore } from './ports';
+import { conditionHolds, fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
+import type { AttemptCounter, CounterStore } from './ports';
 
 const cursorKey = (userId: string, deviceId: string) => `cursor#${userId}#${deviceId}`;
 
@@ -34,6 +34,94 @@ export class DynamoCounterStore implements CounterStore {
       return this.increment(key, expiresAt);
     }
     return { count: Attributes!.count as number, updatedAt: now };
+  }
+
+  async addWithin(
+    key: string,
+    amount: number,
+    max: number,
+    expiresAt: number,
+  ): Promise<{ added: boolean; total: number }> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { key },
+          UpdateExpression: 'ADD #count :amount SET expiresAt = if_not_exists(expiresAt, :expires)',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count <= :room',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: {
+            ':amount': amount,
+            ':room': max - amount,
+            ':expires': toTtl(expiresAt),
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { added: true, total: Attributes!.count as number };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.get(key, 0);
+      return { added: false, total: current?.count ?? 0 };
+    }
+  }
+
+  async getAttempts(key: string, now: number): Promise<AttemptCounter | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }),
+    );
+    if (!Item || !isLive(Item, now) || typeof Item.version !== 'number') return undefined;
+    return {
+      count: Item.count as number,
+      nextAt: Item.nextAt as number,
+      version: Item.version,
+      expiresAt: fromTtl(Item.expiresAt as number),
+    };
+  }
+
+  async swapAttempts(
+    key: string,
+    seen: AttemptCounter | undefined,
+    next: Omit<AttemptCounter, 'version'>,
+    now: number,
+  ): Promise<boolean> {
+    return conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { key },
+          UpdateExpression:
+            'SET #count = :count, nextAt = :nextAt, expiresAt = :expires, version = :version',
+          // Absent, expired (TTL deletes late) or a counter of the old kind, or exactly as read.
+          ConditionExpression: seen
+            ? 'version = :seen'
+            : 'attribute_not_exists(version) OR expiresAt <= :now',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: {
+            ':count': next.count,
+            ':nextAt': next.nextAt,
+            ':expires': toTtl(next.expiresAt),
+            ':version': (seen?.version ?? 0) + 1,
+            ...(seen ? { ':seen': seen.version } : { ':now': toTtl(now) }),
+          },
+        }),
+      ),
+    );
+  }
+
+  async releaseAttempt(key: string): Promise<void> {
+    await conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { key },
+          UpdateExpression: 'ADD #count :minusOne, version :one',
+          ConditionExpression: '#count > :zero',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':minusOne': -1, ':one': 1, ':zero': 0 },
+        }),
+      ),
+    );
   }
 
   async get(key: string, now: number): Promise<{ count: number; updatedAt: number } | undefined> {

@@ -15,6 +15,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ProtocolError } from '../../protocol/errors';
+import { checkGroupName, normalizeGroupName } from '../../protocol/groups';
+import { checkUsername, normalizeName } from '../../protocol/username';
 import { conditionHolds, isConditionFailure, readInBatches } from './dynamo-common';
 import { getKeysItem, putNewKeysItem, strip } from './dynamo-group-keys-table';
 import type {
@@ -52,14 +54,30 @@ function fromItem(item: Record<string, unknown>): GroupRecord {
 const encodeCursor = (key: Record<string, unknown>) =>
   Buffer.from(JSON.stringify(key)).toString('base64url');
 
-function decodeCursor(cursor: string, fields: readonly string[]): Record<string, string> {
+/** A cursor's key fields must be what the listing itself writes: a group id, a user id. */
+const CURSOR_FIELDS = {
+  groupId: (value: string) => checkGroupName(value).ok && normalizeGroupName(value) === value,
+  userId: (value: string) => checkUsername(value).ok && normalizeName(value) === value,
+} as const;
+
+/**
+ * The start key a `next` token stands for. A crafted token is BAD_REQUEST here, never a
+ * DynamoDB ValidationException (an empty or overlong key, a key of the wrong shape).
+ */
+function decodeCursor(
+  cursor: string,
+  fields: readonly (keyof typeof CURSOR_FIELDS)[],
+): Record<string, string> {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
       typeof key === 'object' &&
       key !== null &&
       Object.keys(key).length === fields.length &&
-      fields.every((field) => typeof (key as Record<string, unknown>)[field] === 'string')
+      fields.every((field) => {
+        const value = (key as Record<string, unknown>)[field];
+        return typeof value === 'string' && CURSOR_FIELDS[field](value);
+      })
     )
       return key as Record<string, string>;
   } catch {

@@ -18,7 +18,11 @@ import type { InboxItem, InboxStore, NewInboxItem } from './ports';
 
 export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
-const markerKey = (userId: string, messageId: string) => `msg#${userId}#${messageId}`;
+/** A message id is the sender's: two senders may use the same one for the same recipient. */
+const markerKey = (userId: string, from: string, messageId: string) =>
+  `msg#${userId}#${from}#${messageId}`;
+const droppedKey = (userId: string, from: string, messageId: string) =>
+  `dropped#${userId}#${from}#${messageId}`;
 
 export class DynamoInboxStore implements InboxStore {
   constructor(
@@ -49,11 +53,11 @@ export class DynamoInboxStore implements InboxStore {
     const storedAt = Date.now();
     const stored = { ...item, userId, expiresAt, storedAt };
     const [claimed] = await Promise.all([
-      this.claim(userId, item.messageId, seq, expiresAt, now),
+      this.claim(userId, item.from, item.messageId, seq, expiresAt, now),
       this.put({ ...stored, seq }),
     ]);
     if (claimed) return { seq, duplicate: false };
-    const kept = await this.numberAfterLostClaim(userId, item.messageId, seq, now);
+    const kept = await this.numberAfterLostClaim(userId, item.from, item.messageId, seq, now);
     if (kept === seq) return { seq, duplicate: false };
     const { from, messageId, sentAt } = item;
     await Promise.all([
@@ -70,16 +74,18 @@ export class DynamoInboxStore implements InboxStore {
    */
   private async numberAfterLostClaim(
     userId: string,
+    from: string,
     messageId: string,
     seq: number,
     now: number,
   ): Promise<number> {
-    const claim = await this.claimOf(userId, messageId);
+    const marker = markerKey(userId, from, messageId);
+    const claim = await this.claimOf(marker);
     const abandoned =
       now - (claim.claimedAt ?? 0) > ATTEMPT_MAX_MS && !(await this.hasItem(userId, claim.seq));
     if (!abandoned) return claim.seq;
-    if (await this.moveClaim(userId, messageId, claim.seq, seq, now)) return seq;
-    return (await this.claimOf(userId, messageId)).seq;
+    if (await this.moveClaim(marker, claim.seq, seq, now)) return seq;
+    return (await this.claimOf(marker)).seq;
   }
 
   private async put(Item: Record<string, unknown>): Promise<void> {
@@ -89,16 +95,25 @@ export class DynamoInboxStore implements InboxStore {
   /** False when an earlier attempt of this message id holds the claim. */
   private async claim(
     userId: string,
+    from: string,
     messageId: string,
     seq: number,
     expiresAt: number,
     now: number,
   ): Promise<boolean> {
+    return this.putMarker(
+      { key: markerKey(userId, from, messageId), seq, claimedAt: now, expiresAt },
+      now,
+    );
+  }
+
+  /** False when a live marker of that key exists. */
+  private async putMarker(Item: Record<string, unknown>, now: number): Promise<boolean> {
     return conditionHolds(
       this.db.send(
         new PutCommand({
           TableName: this.countersTable,
-          Item: { key: markerKey(userId, messageId), seq, claimedAt: now, expiresAt },
+          Item,
           // A marker past its retention (not yet deleted by TTL) no longer counts.
           ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
           ExpressionAttributeNames: { '#key': 'key' },
@@ -108,14 +123,11 @@ export class DynamoInboxStore implements InboxStore {
     );
   }
 
-  private async claimOf(
-    userId: string,
-    messageId: string,
-  ): Promise<{ seq: number; claimedAt?: number }> {
+  private async claimOf(marker: string): Promise<{ seq: number; claimedAt?: number }> {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.countersTable,
-        Key: { key: markerKey(userId, messageId) },
+        Key: { key: marker },
         ConsistentRead: true,
       }),
     );
@@ -131,24 +143,32 @@ export class DynamoInboxStore implements InboxStore {
   }
 
   /** False when another attempt moved the claim first. */
-  private async moveClaim(
-    userId: string,
-    messageId: string,
-    from: number,
-    to: number,
-    now: number,
-  ): Promise<boolean> {
+  private async moveClaim(marker: string, from: number, to: number, now: number): Promise<boolean> {
     return conditionHolds(
       this.db.send(
         new UpdateCommand({
           TableName: this.countersTable,
-          Key: { key: markerKey(userId, messageId) },
+          Key: { key: marker },
           UpdateExpression: 'SET seq = :to, claimedAt = :now',
           ConditionExpression: 'seq = :from',
           ExpressionAttributeValues: { ':from': from, ':to': to, ':now': now },
         }),
       ),
     );
+  }
+
+  async recordDropped(
+    userId: string,
+    from: string,
+    messageId: string,
+    now: number,
+  ): Promise<boolean> {
+    const expiresAt = toTtl(now + RETENTION_MS);
+    const first = await this.putMarker(
+      { key: droppedKey(userId, from, messageId), expiresAt },
+      now,
+    );
+    return !first;
   }
 
   async after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]> {

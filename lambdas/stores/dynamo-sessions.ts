@@ -1,5 +1,11 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { fromTtl, isLive, toTtl } from './dynamo-common';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { conditionHolds, fromTtl, isLive, toTtl } from './dynamo-common';
 import type { Session, SessionStore } from './ports';
 
 export class DynamoSessionStore implements SessionStore {
@@ -22,7 +28,26 @@ export class DynamoSessionStore implements SessionStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { tokenHash }, ConsistentRead: true }),
     );
-    if (!Item || !isLive(Item, now)) return undefined;
+    if (!Item || !isLive(Item, now) || typeof Item.issuedAt !== 'number') return undefined;
     return { ...(Item as Session), expiresAt: fromTtl(Item.expiresAt as number) };
+  }
+
+  async slide(tokenHash: string, expiresAt: number): Promise<void> {
+    // Only an existing session: a signout between the read and this write keeps it revoked.
+    await conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { tokenHash },
+          UpdateExpression: 'SET expiresAt = :expires',
+          ConditionExpression: 'attribute_exists(tokenHash)',
+          ExpressionAttributeValues: { ':expires': toTtl(expiresAt) },
+        }),
+      ),
+    );
+  }
+
+  async revoke(tokenHash: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { tokenHash } }));
   }
 }

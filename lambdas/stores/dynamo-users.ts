@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { conditionHolds } from './dynamo-common';
-import type { UserRecord, UserStore } from './ports';
+import type { BackupOutcome, PublishOutcome, UserRecord, UserStore } from './ports';
 
 export class DynamoUserStore implements UserStore {
   constructor(
@@ -30,38 +30,123 @@ export class DynamoUserStore implements UserStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { userId }, ConsistentRead: true }),
     );
-    return Item as UserRecord | undefined;
+    if (!Item) return undefined;
+    // The block list is a string set (absent when empty).
+    const blocked = Item.blocked as Set<string> | undefined;
+    return { ...(Item as UserRecord), blocked: blocked ? [...blocked].sort() : [] };
   }
 
-  async publishBundle(userId: string, bundle: PublicBundleWire): Promise<boolean> {
-    return conditionHolds(
+  async publishBundle(userId: string, bundle: PublicBundleWire): Promise<PublishOutcome> {
+    const published = await conditionHolds(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { userId },
           UpdateExpression: 'SET bundle = :bundle',
-          // First publication, or the same identity keys (prekey rotation): never a silent identity change.
+          // First publication; or the same identity keys with a newer signed prekey (rotation),
+          // or the very same prekey again (a retry).
           ConditionExpression:
-            'attribute_exists(userId) AND (attribute_not_exists(bundle) OR (bundle.identityDh = :dh AND bundle.identitySign = :sign))',
+            'attribute_exists(userId) AND (attribute_not_exists(bundle) OR ' +
+            '(bundle.identityDh = :dh AND bundle.identitySign = :sign AND ' +
+            '(bundle.signedPrekey.createdAt < :created OR ' +
+            '(bundle.signedPrekey.id = :prekeyId AND bundle.signedPrekey.publicKey = :prekey))))',
           ExpressionAttributeValues: {
             ':bundle': bundle,
             ':dh': bundle.identityDh,
             ':sign': bundle.identitySign,
+            ':created': bundle.signedPrekey.createdAt,
+            ':prekeyId': bundle.signedPrekey.id,
+            ':prekey': bundle.signedPrekey.publicKey,
+          },
+        }),
+      ),
+    );
+    if (published) return 'published';
+    const stored = (await this.get(userId))?.bundle;
+    const sameIdentity =
+      stored?.identityDh === bundle.identityDh && stored.identitySign === bundle.identitySign;
+    return sameIdentity ? 'prekey-not-newer' : 'identity-differs';
+  }
+
+  async putBackup(
+    userId: string,
+    backup: string,
+    version: number,
+    replaces: number,
+  ): Promise<BackupOutcome> {
+    const stored = await conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { userId },
+          UpdateExpression: 'SET #backup = :backup, backupVersion = :version',
+          // A backup stored before versions existed counts as version 0.
+          ConditionExpression:
+            replaces === 0
+              ? 'attribute_exists(userId) AND (attribute_not_exists(backupVersion) OR backupVersion = :replaces)'
+              : 'backupVersion = :replaces',
+          ExpressionAttributeNames: { '#backup': 'backup' }, // a reserved word
+          ExpressionAttributeValues: {
+            ':backup': backup,
+            ':version': version,
+            ':replaces': replaces,
+          },
+        }),
+      ),
+    );
+    if (stored) return { stored: true };
+    return { stored: false, currentVersion: (await this.get(userId))?.backupVersion ?? 0 };
+  }
+
+  async changeAuthKey(
+    userId: string,
+    expectedHash: string,
+    next: { authSalt: string; authHash: string },
+  ): Promise<boolean> {
+    return conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { userId },
+          UpdateExpression: 'SET authSalt = :salt, authHash = :hash',
+          ConditionExpression: 'authHash = :expected',
+          ExpressionAttributeValues: {
+            ':salt': next.authSalt,
+            ':hash': next.authHash,
+            ':expected': expectedHash,
           },
         }),
       ),
     );
   }
 
-  async putBackup(userId: string, backup: string): Promise<void> {
+  async block(userId: string, blockedId: string, max: number): Promise<boolean> {
+    return conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { userId },
+          UpdateExpression: 'ADD blocked :one',
+          ConditionExpression:
+            'attribute_exists(userId) AND (attribute_not_exists(blocked) OR size(blocked) < :max OR contains(blocked, :id))',
+          ExpressionAttributeValues: {
+            ':one': new Set([blockedId]),
+            ':max': max,
+            ':id': blockedId,
+          },
+        }),
+      ),
+    );
+  }
+
+  async unblock(userId: string, blockedId: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { userId },
-        UpdateExpression: 'SET #backup = :backup',
+        UpdateExpression: 'DELETE blocked :one',
         ConditionExpression: 'attribute_exists(userId)',
-        ExpressionAttributeNames: { '#backup': 'backup' }, // a reserved word
-        ExpressionAttributeValues: { ':backup': backup },
+        ExpressionAttributeValues: { ':one': new Set([blockedId]) },
       }),
     );
   }

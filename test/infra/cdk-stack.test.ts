@@ -117,18 +117,57 @@ describe('CipherlineStack', () => {
     }
   });
 
-  it('closes unbound connections through a delay queue that only $connect may send to', () => {
+  it('closes unbound connections through a delay queue that only the functions that unbind may send to', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
     const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
     const connect = functions.find(([id]) => id.startsWith('ConnectFunction'))![1] as Resource;
     expect(
       Object.keys((connect.Properties.Environment as { Variables: object }).Variables),
     ).toContain('UNBOUND_QUEUE_URL');
+    // $connect, and the routes that close the caller's own connection after their reply.
+    const scheduling = Object.entries(ROUTE_TABLE)
+      .filter(([, spec]) => spec.schedulesUnboundChecks)
+      .map(([route]) => `${constructName(route)}Function`)
+      .sort();
+    expect(scheduling).toEqual(['ConnectFunction', 'SignoutFunction', 'DevicesFunction'].sort());
     const senders = resources('AWS::IAM::Policy')
       .map((p) => JSON.stringify(p.Properties))
       .filter((p) => p.includes('sqs:SendMessage'));
-    expect(senders).toHaveLength(1);
-    expect(senders[0]).toContain('ConnectFunction');
+    expect(senders).toHaveLength(scheduling.length);
+    for (const name of scheduling)
+      expect(
+        senders.some((p) => p.includes(name)),
+        name,
+      ).toBe(true);
+  });
+
+  it('keeps the device-credential key in Secrets Manager, readable only by the functions that use it', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const using = Object.entries(ROUTE_TABLE)
+      .filter(([, spec]) => spec.readsDeviceCredentialKey)
+      .map(([route]) => `${constructName(route)}Function`);
+    expect(using.sort()).toEqual(
+      ['SignupFunction', 'SigninFunction', 'DevicesFunction', 'PasswordFunction'].sort(),
+    );
+    const readers = resources('AWS::IAM::Policy')
+      .map((p) => JSON.stringify(p.Properties))
+      .filter((p) => p.includes('secretsmanager:GetSecretValue'));
+    expect(readers).toHaveLength(using.length);
+    for (const name of using)
+      expect(
+        readers.some((p) => p.includes(name)),
+        name,
+      ).toBe(true);
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    for (const [id, fn] of functions) {
+      const variables = (fn as Resource).Properties.Environment as { Variables: object };
+      expect('DEVICE_CREDENTIAL_SECRET_ARN' in variables.Variables, id).toBe(
+        using.some((name) => id.startsWith(name)),
+      );
+    }
   });
 
   it('throttles the stage', () => {

@@ -82,6 +82,7 @@ describe('least privilege', () => {
         blobBucket: stack.data.blobBucket,
         stage: stack.api.stage,
         unboundQueue: stack.unboundQueue,
+        deviceCredentialKey: stack.deviceCredentialKey,
       };
       const logGroup = logicalIdOf(`${constructName(name)}FunctionLogs`, 'AWS::Logs::LogGroup');
       const expected = [
@@ -138,10 +139,17 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets only $connect send to the unbound-connection queue', () => {
+  it('lets only $connect, and the routes that close their own connection after the reply, send to the unbound-connection queue', () => {
     const senders = ALL_FUNCTION_SPECS.filter(([name]) =>
       JSON.stringify(roleStatements(name).statements).includes('sqs:SendMessage'),
     ).map(([name]) => name);
-    expect(senders).toEqual(['$connect']);
+    expect(senders.sort()).toEqual(['$connect', 'devices', 'signout'].sort());
+  });
+
+  it('lets only the routes that make or check device credentials read their key', () => {
+    const readers = ALL_FUNCTION_SPECS.filter(([name]) =>
+      JSON.stringify(roleStatements(name).statements).includes('secretsmanager:GetSecretValue'),
+    ).map(([name]) => name);
+    expect(readers.sort()).toEqual(['devices', 'password', 'signin', 'signup'].sort());
   });
 });

@@ -26,6 +26,18 @@ describe('handler bundles', () => {
     },
   );
 
+  it('only the routes that use them bundle the Secrets Manager and SQS clients', async () => {
+    const clients = async (entry: string) => {
+      const inputs = await bundledPackages(entry);
+      return ['client-secrets-manager', 'client-sqs'].filter((name) =>
+        inputs.some((path) => path.includes(`@aws-sdk/${name}/`)),
+      );
+    };
+    expect(await clients('lambdas/handlers/send.ts')).toEqual([]);
+    expect(await clients('lambdas/handlers/signin.ts')).toEqual(['client-secrets-manager']);
+    expect(await clients('lambdas/handlers/signout.ts')).toEqual(['client-sqs']);
+  });
+
   it('a command handler does have them (the check above can fail)', async () => {
     const inputs = await bundledPackages('lambdas/handlers/send.ts');
     expect(inputs.some((path) => path.includes('@aws-sdk/client-dynamodb/'))).toBe(true);

@@ -80,6 +80,16 @@ describe('commandHandler', () => {
     expect(lines.join('\n')).not.toContain('MARKER-PLAINTEXT');
   });
 
+  it('answers INTERNAL instead of a reply API Gateway would not deliver (over 128 KB)', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const handler = commandHandler('ping', Frame, async () => ({ huge: 'x'.repeat(130 * 1024) }));
+    const reply = await replyOf(handler, JSON.stringify({ action: 'ping', id: 'f5', secret: 'x' }));
+    expect(reply).toMatchObject({ type: 'error', replyTo: 'f5', code: 'INTERNAL' });
+    expect(logged.mock.calls.map((call) => String(call[0])).join('\n')).toContain(
+      '"message":"reply too large"',
+    );
+  });
+
   it('names the wrong fields and still replies to the frame id', async () => {
     const handler = commandHandler('ping', Frame, async () => ({}));
     const reply = await replyOf(handler, JSON.stringify({ action: 'ping', id: 'f4', secret: 7 }));

@@ -53,6 +53,12 @@ const handlers = new Map<string, LambdaHandler>(
       body: JSON.stringify({ route: 'size', length: event.body.length }),
     }),
     silent: async () => ({ statusCode: 200 }),
+    /** A route reply of exactly `bytes` bytes. */
+    reply: async (event: AnyEvent) => {
+      const { bytes } = JSON.parse(event.body as string) as { bytes: number };
+      const prefix = '{"route":"reply","pad":"';
+      return { statusCode: 200, body: prefix + 'x'.repeat(bytes - prefix.length - 2) + '"}' };
+    },
     boom: async () => {
       throw new Error('handler bug');
     },
@@ -60,6 +66,7 @@ const handlers = new Map<string, LambdaHandler>(
 );
 
 let nextIds: string[] = [];
+const logLines: string[] = [];
 let gateway: LocalGateway;
 let management: ApiGatewayManagementApiClient;
 
@@ -68,6 +75,7 @@ beforeAll(async () => {
     handlers,
     port: 0,
     newConnectionId: () => nextIds.shift() ?? `id${Math.random()}=`,
+    onLog: (line) => logLines.push(line),
   });
   management = new ApiGatewayManagementApiClient({
     endpoint: gateway.managementEndpoint,
@@ -303,6 +311,21 @@ describe('size limits (32 KB per frame, 128 KB per message, text only)', () => {
     expect(await client.next()).toEqual({ route: 'size', length: 120 * 1024 });
     sendFragmented(sizeFrame(WS_LIMITS.maxMessageBytes + 1));
     expect((await client.closed).code).toBe(1009);
+  });
+
+  it('delivers a route reply of 128 KB, and none past it, as API Gateway does not', async () => {
+    const client = await connect();
+    client.sendJson({ action: 'reply', bytes: WS_LIMITS.maxMessageBytes });
+    expect(await client.next()).toMatchObject({ route: 'reply' });
+    client.sendJson({ action: 'reply', bytes: WS_LIMITS.maxMessageBytes + 1 });
+    expect(await client.silentFor(300)).toBe(true);
+    expect(logLines).toContain(
+      `reply reply of ${WS_LIMITS.maxMessageBytes + 1} bytes not delivered: over the ${WS_LIMITS.maxMessageBytes}-byte message limit`,
+    );
+    // The connection stays open.
+    client.sendJson({ action: 'size' });
+    expect(await client.next()).toEqual({ route: 'size', length: 17 });
+    client.close();
   });
 
   it('closes with 1003 on a binary frame and leaves other connections alone', async () => {

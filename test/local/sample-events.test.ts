@@ -35,8 +35,8 @@ type Reply = { type: string; replyTo?: string; code?: string } & Record<string, 
 let stack: LocalStack;
 let handlers: Map<string, LambdaHandler>;
 beforeAll(async () => {
-  stack = await startTestStack({ unboundGraceMs: 60_000 });
-  handlers = await loadRouteHandlers();
+  stack = await startTestStack({ serverLimits: { unboundGraceMs: 60_000 } });
+  handlers = await loadRouteHandlers(stack.serverSettings);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -105,13 +105,17 @@ describe('sample events', () => {
       tokenHash: hashToken(SAMPLE.token),
       userId: SAMPLE.user,
       deviceId: SAMPLE.deviceId,
+      issuedAt: Date.now(),
       expiresAt: Date.now() + 60_000,
     });
     await expectOk('resume.json', { userId: SAMPLE.user });
+    await expectOk('devices.json', { devices: [{ deviceId: SAMPLE.deviceId, current: true }] });
+    await expectOk('password.json', { changed: true, deviceCredential: expect.any(String) });
     await expectOk('keys.json', { stored: true });
     await expectOk('ping.json', { serverTime: expect.any(Number) });
 
     await deps.users.create({ userId: SAMPLE.other, authSalt: 'x', authHash: 'x', createdAt: 1 });
+    await expectOk('block.json', { blocked: [SAMPLE.other] });
     await expectOk('send.json', { messageId: 'sample-message-1', duplicate: false });
     await expectOk('ack.json', { cursor: expect.any(Number) });
     await expectOk('create.json', { groupId: SAMPLE.groupId, created: true });
@@ -144,6 +148,8 @@ describe('sample events', () => {
     await expectOk('sendgroupfile.json', { blobId: SAMPLE.blobId, recipients: 1 });
     await expectOk('leave.json', { left: true, memberCount: 1 });
 
+    await expectOk('signout.json', { signedOut: true });
+
     const unknown = await invoke('default.json');
     expect(unknown.reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
     expect(await invoke('disconnect.json')).toEqual({ statusCode: 200 });
@@ -158,6 +164,7 @@ describe('sample events', () => {
     const reap = await importGrantedHandler<typeof event, void>(
       'reapUnbound',
       BACKGROUND_FUNCTIONS.reapUnbound,
+      stack.serverSettings,
     );
     await expect(
       reap(event, lambdaContext('cipherline-reap-unbound') as Context),

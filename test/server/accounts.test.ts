@@ -5,7 +5,7 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { hashToken } from '../../lambdas/core/session';
-import { SIGNIN_BACKOFF } from '../../lambdas/core/throttle';
+import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { COMMAND_ROUTES, UNBOUND_ROUTES, type CommandRoute } from '../../protocol/routes';
 import { newAuthKey, newDeviceId, signupUser } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
@@ -103,7 +103,7 @@ describe('signin', () => {
   it('backs off after repeated failures without locking the right password out for good', async () => {
     const erin = await signupUser(url, 'erin');
     const client = await TestClient.connect(url);
-    for (let i = 0; i < SIGNIN_BACKOFF.freeAttempts; i++) {
+    for (let i = 0; i < PRODUCTION_LIMITS.signinFreePerAccount; i++) {
       expect(
         (
           await client.request('signin', {
@@ -123,7 +123,7 @@ describe('signin', () => {
       code: 'RATE_LIMITED',
       message: expect.stringMatching(/Wait \d+ s/),
     });
-    await new Promise((resolve) => setTimeout(resolve, SIGNIN_BACKOFF.baseDelayMs + 100));
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_LIMITS.signinBaseDelayMs + 100));
     expect(
       await client.request('signin', {
         username: 'erin',
@@ -138,6 +138,10 @@ describe('signin', () => {
 /** A valid frame for every route that needs a signed-in connection (the compiler wants them all). */
 const SAMPLE_FRAMES: Record<Exclude<CommandRoute, (typeof UNBOUND_ROUTES)[number]>, object> = {
   ping: {},
+  signout: {},
+  devices: { op: 'list' },
+  password: { authKey: newAuthKey(), newAuthKey: newAuthKey() },
+  block: { op: 'add', userId: 'alice' },
   keys: { op: 'fetch', userId: 'alice' },
   send: { to: 'alice', messageId: 'msg-00000001', envelope: 'AAAA' },
   ack: { seq: 1 },

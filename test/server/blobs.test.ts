@@ -439,8 +439,9 @@ describe('sendfile and download', () => {
       duplicate: false,
       deliveredTo: 1,
     });
+    expect(sent).not.toHaveProperty('seq');
     const pushed = await bob.client.waitFor(isFileMessage('alice', id));
-    expect(pushed).toMatchObject({ envelope, seq: sent.seq });
+    expect(pushed).toMatchObject({ envelope, seq: expect.any(Number) });
 
     expect((await downloadBytes(bob, blobId)).equals(bytes)).toBe(true);
     expect(await carol.client.request('download', { blobId })).toMatchObject({
@@ -454,19 +455,14 @@ describe('sendfile and download', () => {
     const blobId = await uploadBlob(alice, randomBytes(100));
     const id = messageId();
     const envelope = fakeEnvelope();
-    const first = await alice.client.request('sendfile', {
-      to: 'carol',
-      messageId: id,
-      blobId,
-      envelope,
-    });
+    await alice.client.request('sendfile', { to: 'carol', messageId: id, blobId, envelope });
     const retry = await alice.client.request('sendfile', {
       to: 'carol',
       messageId: id,
       blobId,
       envelope,
     });
-    expect(retry).toMatchObject({ type: 'ok', duplicate: true, seq: first.seq });
+    expect(retry).toMatchObject({ type: 'ok', duplicate: true });
     expect((await inboxOf('carol', id)).filter((item) => item.kind !== 'skipped')).toHaveLength(1);
     expect((await blobItems(blobId)).filter((i) => i.sk === 'grant#carol')).toHaveLength(1);
   });

@@ -18,6 +18,7 @@ import {
   type TestUser,
 } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
+import { inboxItems } from '../support/tables';
 import { TestClient } from '../support/ws-client';
 
 let stack: LocalStack;
@@ -49,8 +50,10 @@ describe('send', () => {
     const envelope = fakeEnvelope();
     const reply = await alice.client.request('send', { to: 'bob', messageId: id, envelope });
     expect(reply).toMatchObject({ type: 'ok', messageId: id, duplicate: false, deliveredTo: 1 });
+    // The recipient's sequence number would tell the sender how much its inbox holds.
+    expect(reply).not.toHaveProperty('seq');
     const pushed = await bob.client.waitFor(isMessageFrom('alice', id));
-    expect(pushed).toMatchObject({ envelope, seq: reply.seq });
+    expect(pushed).toMatchObject({ envelope, seq: expect.any(Number) });
   });
 
   it('works between four clients at once, in every direction', async () => {
@@ -72,9 +75,13 @@ describe('send', () => {
   it('is idempotent per message id: a retry is stored once and keeps its sequence number', async () => {
     const id = messageId();
     const envelope = fakeEnvelope();
-    const first = await alice.client.request('send', { to: 'carol', messageId: id, envelope });
+    await alice.client.request('send', { to: 'carol', messageId: id, envelope });
+    const first = await carol.client.waitFor(isMessageFrom('alice', id));
     const retry = await alice.client.request('send', { to: 'carol', messageId: id, envelope });
-    expect(retry).toMatchObject({ type: 'ok', duplicate: true, seq: first.seq });
+    expect(retry).toMatchObject({ type: 'ok', duplicate: true });
+    expect(await carol.client.waitFor(isMessageFrom('alice', id))).toMatchObject({
+      seq: first.seq,
+    });
     const { Items } = await db().send(
       new QueryCommand({
         TableName: localTableName('inbox'),
@@ -90,6 +97,44 @@ describe('send', () => {
     expect(await carol.client.request('ack', { seq: skipped.seq })).toMatchObject({
       cursor: skipped.seq,
     });
+  });
+
+  it('delivers both messages when two senders use one message id for one recipient', async () => {
+    const id = messageId();
+    const [fromAlice, fromCarol] = [fakeEnvelope(), fakeEnvelope()];
+    const replies = await Promise.all([
+      alice.client.request('send', { to: 'bob', messageId: id, envelope: fromAlice }),
+      carol.client.request('send', { to: 'bob', messageId: id, envelope: fromCarol }),
+    ]);
+    expect(replies).toEqual([
+      expect.objectContaining({ type: 'ok', duplicate: false }),
+      expect.objectContaining({ type: 'ok', duplicate: false }),
+    ]);
+    expect(await bob.client.waitFor(isMessageFrom('alice', id))).toMatchObject({
+      envelope: fromAlice,
+    });
+    expect(await bob.client.waitFor(isMessageFrom('carol', id))).toMatchObject({
+      envelope: fromCarol,
+    });
+    const stored = (await inboxItems(stack.endpoints.dynamodb, 'bob')).filter(
+      (item) => item.messageId === id && item.kind === 'message',
+    );
+    expect(stored.map((item) => [item.from, item.envelope]).sort()).toEqual(
+      [
+        ['alice', fromAlice],
+        ['carol', fromCarol],
+      ].sort(),
+    );
+  });
+
+  it('names a recipient as signup does: trimmed, NFKC and lower case', async () => {
+    for (const to of ['ＢＯＢ', ' Bob ']) {
+      const id = messageId();
+      expect(
+        await alice.client.request('send', { to, messageId: id, envelope: fakeEnvelope() }),
+      ).toMatchObject({ type: 'ok' });
+      await bob.client.waitFor(isMessageFrom('alice', id));
+    }
   });
 
   it('refuses an unknown recipient with NOT_FOUND and an oversized envelope with BAD_REQUEST, storing nothing', async () => {
@@ -264,9 +309,15 @@ describe('keys', () => {
       bundle: bundle('alice', 1),
     });
 
+    const first = bundle('alice', 1).signedPrekey;
     const rotated = {
       ...bundle('alice', 1),
-      signedPrekey: { ...bundle('alice', 1).signedPrekey, id: 2 },
+      signedPrekey: {
+        ...first,
+        id: 2,
+        publicKey: Buffer.alloc(32, 10).toString('base64'),
+        createdAt: first.createdAt + 1,
+      },
     };
     expect(await alice.client.request('keys', { op: 'publish', bundle: rotated })).toMatchObject({
       type: 'ok',
@@ -277,6 +328,10 @@ describe('keys', () => {
     expect((await bob.client.request('keys', { op: 'fetch', userId: 'alice' })).bundle).toEqual(
       rotated,
     );
+    // Any spelling signup would accept names the same user.
+    expect(
+      (await bob.client.request('keys', { op: 'fetch', userId: 'ＡＬＩＣＥ' })).bundle,
+    ).toEqual(rotated);
 
     expect(
       await bob.client.request('keys', { op: 'publish', bundle: bundle('alice', 3) }),
@@ -288,17 +343,72 @@ describe('keys', () => {
 
   it('stores the sealed key backup for its owner only', async () => {
     const backup = fakeEnvelope(500);
-    const stored = await carol.client.request('keys', { op: 'put-backup', backup });
-    expect(stored, JSON.stringify(stored)).toMatchObject({
-      type: 'ok',
+    const stored = await carol.client.request('keys', {
+      op: 'put-backup',
+      backup,
+      version: 1,
+      replaces: 0,
     });
+    expect(stored, JSON.stringify(stored)).toMatchObject({ type: 'ok', version: 1 });
     expect(await carol.client.request('keys', { op: 'get-backup' })).toMatchObject({
       type: 'ok',
       backup,
+      version: 1,
     });
     expect(await dave.client.request('keys', { op: 'get-backup' })).toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+});
+
+describe('keys: backups and prekeys of several devices', () => {
+  it('stores a backup only over the version it names (compare and swap), naming the current one', async () => {
+    const user = await signupUser(url, 'backer');
+    const put = (version: number, replaces: number) =>
+      user.client.request('keys', { op: 'put-backup', backup: fakeEnvelope(), version, replaces });
+    expect(await put(1, 0)).toMatchObject({ type: 'ok', version: 1 });
+    // A device that did not see version 1 must not overwrite it.
+    expect(await put(2, 0)).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('version 1'),
+    });
+    expect(await put(2, 1)).toMatchObject({ type: 'ok' });
+    // Two devices writing at once: one wins, the other is told to merge.
+    const racing = await Promise.all([put(3, 2), put(3, 2)]);
+    expect(racing.filter((reply) => reply.type === 'ok')).toHaveLength(1);
+    expect(racing.filter((reply) => reply.code === 'CONFLICT')).toHaveLength(1);
+    expect(await user.client.request('keys', { op: 'get-backup' })).toMatchObject({ version: 3 });
+    expect(await put(3, 3)).toMatchObject({ code: 'BAD_REQUEST' });
+    user.client.close();
+  });
+
+  it('refuses a signed prekey not newer than the published one; the same one again is a retry', async () => {
+    const user = await signupUser(url, 'rotating');
+    const prekey = (id: number, createdAt: number, byte: number) => ({
+      userId: 'rotating',
+      identityDh: Buffer.alloc(32, 1).toString('base64'),
+      identitySign: Buffer.alloc(32, 2).toString('base64'),
+      signedPrekey: {
+        id,
+        publicKey: Buffer.alloc(32, byte).toString('base64'),
+        signature: Buffer.alloc(64, 7).toString('base64'),
+        createdAt,
+      },
+    });
+    const publish = (bundle: object) => user.client.request('keys', { op: 'publish', bundle });
+    const t = 1_795_000_000_000;
+    expect(await publish(prekey(1, t, 3))).toMatchObject({ type: 'ok' });
+    expect(await publish(prekey(2, t + 1000, 4))).toMatchObject({ type: 'ok' });
+    expect(await publish(prekey(2, t + 1000, 4))).toMatchObject({ type: 'ok' }); // a retry
+    for (const stale of [prekey(3, t + 1000, 5), prekey(3, t + 500, 6)])
+      expect(await publish(stale)).toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining('prekey'),
+      });
+    expect(
+      (await user.client.request('keys', { op: 'fetch', userId: 'rotating' })).bundle,
+    ).toMatchObject({ signedPrekey: { id: 2 } });
+    user.client.close();
   });
 });
 

@@ -7,6 +7,7 @@ import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { fakeEnvelope, goOffline, signupUser, type TestUser } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
+import { inboxItems as readInbox } from '../support/tables';
 import { TestClient } from '../support/ws-client';
 
 let stack: LocalStack;
@@ -58,17 +59,7 @@ const neverGets = (user: TestUser, predicate: (m: Message) => boolean, ms = 200)
 const isEvent = (type: string, id?: string) => (m: Message) =>
   m.type === type && (id === undefined || m.messageId === id);
 
-const inboxItems = async (userId: string) =>
-  (
-    await db().send(
-      new QueryCommand({
-        TableName: localTableName('inbox'),
-        KeyConditionExpression: 'userId = :u',
-        ExpressionAttributeValues: { ':u': userId },
-        ConsistentRead: true,
-      }),
-    )
-  ).Items!;
+const inboxItems = (userId: string) => readInbox(stack.endpoints.dynamodb, userId);
 
 const groupKeyItems = async (groupId: string, prefix: string) =>
   (

@@ -51,6 +51,7 @@ function depsAt(now: number, groupInbox?: GroupInboxStore): ServerDeps {
   return {
     users: real.users,
     sessions: real.sessions,
+    devices: real.devices,
     connections: real.connections,
     inbox: real.inbox,
     counters: real.counters,
@@ -59,6 +60,8 @@ function depsAt(now: number, groupInbox?: GroupInboxStore): ServerDeps {
     groupInbox: groupInbox ?? real.groupInbox,
     blobs: real.blobs,
     blobObjects: real.blobObjects,
+    limits: real.limits,
+    deviceCredentialKey: () => real.deviceCredentialKey(),
     now: () => now,
   };
 }
@@ -85,6 +88,8 @@ const context: RouteContext = {
     pushed.push(event);
     return true;
   },
+  close: async () => undefined,
+  closeAfterReply: async () => undefined,
 };
 
 const message = (): GroupFanOutInput => ({

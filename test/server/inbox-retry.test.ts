@@ -75,7 +75,7 @@ async function diedAfterClaiming(userId: string, messageId: string, now: number)
   const { Item } = await db.send(
     new GetCommand({
       TableName: localTableName('counters'),
-      Key: { key: `msg#${userId}#${messageId}` },
+      Key: { key: `msg#${userId}#alice#${messageId}` },
       ConsistentRead: true,
     }),
   );

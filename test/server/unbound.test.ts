@@ -1,7 +1,7 @@
-/** A connection that does not sign in within the grace period is closed (grace shortened for the test). */
+/** A connection that does not sign in within the grace period is closed (grace shortened through the stack's limits). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { UNBOUND_GRACE_MS_DEFAULT } from '../../lambdas/core/unbound';
+import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { newAuthKey, newDeviceId } from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
 import { TestClient } from '../support/ws-client';
@@ -10,7 +10,7 @@ import { TestClient } from '../support/ws-client';
 const GRACE_MS = 3000;
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ unboundGraceMs: GRACE_MS });
+  stack = await startTestStack({ serverLimits: { unboundGraceMs: GRACE_MS } });
 });
 afterAll(() => stack.stop());
 
@@ -41,6 +41,6 @@ describe('unbound connections', () => {
   });
 
   it('use a 10 s grace period in production', () => {
-    expect(UNBOUND_GRACE_MS_DEFAULT).toBe(10_000);
+    expect(PRODUCTION_LIMITS.unboundGraceMs).toBe(10_000);
   });
 });

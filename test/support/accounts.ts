@@ -11,6 +11,8 @@ export interface TestUser {
   readonly deviceId: string;
   client: TestClient;
   token?: string;
+  /** The device credential the last signup or signin answered. */
+  deviceCredential?: string;
 }
 
 export const newAuthKey = (): string => randomBytes(32).toString('base64');
@@ -28,6 +30,7 @@ export async function signupUser(url: string, username: string): Promise<TestUse
   });
   if (reply.type !== 'ok') throw new Error(`signup ${username} failed: ${JSON.stringify(reply)}`);
   user.token = reply.token as string;
+  user.deviceCredential = reply.deviceCredential as string;
   return user;
 }
 
@@ -45,7 +48,13 @@ export async function signinDevice(
   });
   if (reply.type !== 'ok')
     throw new Error(`signin ${user.username} failed: ${JSON.stringify(reply)}`);
-  return { ...user, deviceId, client, token: reply.token as string };
+  return {
+    ...user,
+    deviceId,
+    client,
+    token: reply.token as string,
+    deviceCredential: reply.deviceCredential as string,
+  };
 }
 
 /** Closes the user's connection and waits until the server has forgotten it ($disconnect ran). */

@@ -60,7 +60,12 @@ export async function signupCryptoUser(
     { keys, pinnedContacts: new Map() },
     FIRST_BACKUP,
   );
-  await ok(client, 'keys', { op: 'put-backup', backup: toBase64(backup.blob) });
+  await ok(client, 'keys', {
+    op: 'put-backup',
+    backup: toBase64(backup.blob),
+    version: backup.version,
+    replaces: 0,
+  });
   return {
     username,
     password,

@@ -11,11 +11,23 @@ export function tempDataDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Every suite signs up all its users from 127.0.0.1, so sign-ups per address are raised unless a
+ * test sets them itself (through the stack's own configuration, as any limit).
+ */
+export const TEST_SIGNUPS_PER_ADDRESS = 10_000;
+
 export async function startTestStack(
   options: Partial<LocalStackOptions> = {},
 ): Promise<LocalStack & { dataDir: string }> {
   const data = tempDataDir();
-  const stack = await startLocalStack({ dataDir: data.dir, ...FREE_PORTS, web: false, ...options });
+  const stack = await startLocalStack({
+    dataDir: data.dir,
+    ...FREE_PORTS,
+    web: false,
+    ...options,
+    serverLimits: { signupsPerAddressPerHour: TEST_SIGNUPS_PER_ADDRESS, ...options.serverLimits },
+  });
   return {
     ...stack,
     dataDir: data.dir,

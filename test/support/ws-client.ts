@@ -22,8 +22,16 @@ export class TestClient {
     );
   }
 
-  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
-    const socket = new WebSocket(url, { headers });
+  /**
+   * `localAddress` picks the client's source address (any of 127.0.0.0/8 reaches a gateway on
+   * 127.0.0.1), so a test can sign in "from another network".
+   */
+  static connect(
+    url: string,
+    headers: Record<string, string> = {},
+    localAddress?: string,
+  ): Promise<TestClient> {
+    const socket = new WebSocket(url, { headers, ...(localAddress && { localAddress }) });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new TestClient(socket)));
       socket.once('unexpected-response', (_request, response) =>
@@ -77,10 +85,14 @@ export class TestClient {
   }
 
   /** Sends `{action, id, ...}` and waits for the reply to that frame. */
-  request(action: string, fields: object = {}): Promise<Record<string, unknown>> {
+  request(
+    action: string,
+    fields: object = {},
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>> {
     const id = randomUUID();
     this.sendJson({ action, id, ...fields });
-    return this.waitFor((message) => message.replyTo === id);
+    return this.waitFor((message) => message.replyTo === id, timeoutMs);
   }
 
   close(): void {
