@@ -2,7 +2,8 @@
  * A bound connection's user and device never change and a connection id is never reused, so a
  * Lambda container keeps what it read in memory: after its first frame, a connection costs no
  * read. Only bound connections are cached (an unbound one may bind any moment); signing out and
- * caps close the connection, so no frame arrives on a stale entry.
+ * caps close the connection, so no frame arrives on a stale entry for long. The check that does
+ * that closing reads past the cache (getFresh).
  */
 import type { Connection, ConnectionStore } from './ports';
 
@@ -27,6 +28,12 @@ export class CachedConnectionStore implements ConnectionStore {
         this.bound.delete(this.bound.keys().next().value!);
       this.bound.set(connectionId, connection);
     } else this.bound.delete(connectionId);
+    return connection;
+  }
+
+  async getFresh(connectionId: string, now: number): Promise<Connection | undefined> {
+    const connection = await this.store.getFresh(connectionId, now);
+    if (!connection) this.bound.delete(connectionId);
     return connection;
   }
 

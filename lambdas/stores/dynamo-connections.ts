@@ -46,6 +46,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     return item && isLive(item, now) ? fromItem(item) : undefined;
   }
 
+  /** Always a read here: only ./cached-connections.ts keeps a cache. */
+  getFresh(connectionId: string, now: number): Promise<Connection | undefined> {
+    return this.get(connectionId, now);
+  }
+
   async remove(connectionId: string): Promise<void> {
     await this.db.send(
       new DeleteItemCommand({ TableName: this.table, Key: { connectionId: { S: connectionId } } }),

@@ -131,6 +131,11 @@ export interface ConnectionStore {
   /** Writes the connection's row: from then on it counts as bound. */
   bind(connection: Connection): Promise<void>;
   get(connectionId: string, now: number): Promise<Connection | undefined>;
+  /**
+   * As `get`, but never from a container's cache (./cached-connections.ts): for the check that
+   * closes a connection unbound meanwhile, e.g. by `signout` in another container.
+   */
+  getFresh(connectionId: string, now: number): Promise<Connection | undefined>;
   remove(connectionId: string): Promise<void>;
 }
 

@@ -36,6 +36,8 @@ export function withBoundConnection(real: ConnectionStore, bound: Connection): C
     bind: (connection) => real.bind(connection),
     get: async (connectionId, now) =>
       connectionId === bound.connectionId ? bound : real.get(connectionId, now),
+    getFresh: async (connectionId, now) =>
+      connectionId === bound.connectionId ? bound : real.getFresh(connectionId, now),
     remove: (connectionId) => real.remove(connectionId),
   };
 }
