@@ -24,7 +24,8 @@ export const BUDGETS = {
   ackGroupConfirming: 4,
   ackGroupNothingNew: 3,
   /**
-   * session, its device (resumed), the session's slid expiry, mailbox, connection row, the check
+   * session, its device (resumed), the session's slid expiry (one less when the expiry would not
+   * move past the stored whole second), mailbox, connection row, the check
    * after binding (device and session again), cursor item, membership rows, inbox page; with
    * groups: their heads, a page read per group with news, the cursor write.
    */

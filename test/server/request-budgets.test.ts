@@ -44,6 +44,12 @@ afterAll(async () => {
   await stack.stop();
 });
 
+/** A resume slides its session's expiry only when that moves it past the stored whole second. */
+const resumeBudget = (groups: number, withNews: number) => [
+  BUDGETS.resume(groups, withNews) - 1,
+  BUDGETS.resume(groups, withNews),
+];
+
 const log: string[] = [];
 afterAll(() => console.log(`Requests per command:\n${log.join('\n')}`));
 function record(label: string, counts: RequestCounts): RequestCounts {
@@ -157,7 +163,8 @@ describe('request budgets', () => {
     await goOffline(stack.endpoints.dynamodb, signedIn.result);
     const quiet = await counter.during(() => resumeUser(url, carol));
     record('resume (no groups)', quiet.counts);
-    expect(quiet.counts).toMatchObject({ dynamodb: BUDGETS.resume(0, 0), connections: 0 });
+    expect(quiet.counts.connections).toBe(0);
+    expect(resumeBudget(0, 0)).toContain(quiet.counts.dynamodb);
     await goOffline(stack.endpoints.dynamodb, { ...carol, client: quiet.result.client });
 
     // Three groups; two of them get a message while carol is away.
@@ -184,7 +191,7 @@ describe('request budgets', () => {
     const busy = await counter.during(() => resumeUser(url, carol));
     record('resume (3 groups, 2 with news)', busy.counts);
     expect(busy.result.page.events).toHaveLength(2);
-    expect(busy.counts.dynamodb).toBe(BUDGETS.resume(3, 2));
+    expect(resumeBudget(3, 2)).toContain(busy.counts.dynamodb);
     busy.result.client.close();
   });
 
