@@ -54,7 +54,7 @@ const STREAMS: StreamUnderTest[] = [
     name: 'a user inbox',
     table: localTableName('inbox'),
     keyName: 'userId',
-    claimKey: (owner, messageId) => `msg#${owner}#${messageId}`,
+    claimKey: (owner, messageId) => `msg#${owner}#alice#${messageId}`,
     append: (client, owner, seq, messageId, now) =>
       new DynamoInboxStore(client, localTableName('inbox'), COUNTERS).appendAt(
         owner,
