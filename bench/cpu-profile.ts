@@ -5,7 +5,7 @@
  *
  *   LOG_LEVEL=warn node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx infra/local/start.ts \
  *     --data /tmp/benchdata --no-web --quiet --gateway-port 0 --dynamo-port 0 --s3-port 0
- *   npm run bench:server -- --url <the ws:// URL it printed> --messages 100 --groups 100
+ *   npm run bench:server -- --url <the ws:// URL it printed> --dynamodb <its DynamoDB URL> --groups 100
  *   (Ctrl-C the stack, then)  npx tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile
  */
 import { readFileSync } from 'node:fs';

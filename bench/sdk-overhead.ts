@@ -1,6 +1,6 @@
 /**
  * How much CPU the AWS SDK v3 spends per DynamoDB request on the caller's thread: UpdateItem
- * calls (the fan-out's per-member sequence-counter update), 16 at a time, against dynalite in its
+ * calls (a counter update, as a mailbox's inbox counter takes its next number), 16 at a time, against dynalite in its
  * own thread as the local stack runs it. Prints wall time and main-thread busy time per call, for
  * the DocumentClient (most stores) and for the low-level client with its middleware cached
  * (lambdas/runtime/aws.ts dynamoLowLevel: the calls made per recipient).
@@ -13,12 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoThread } from '../infra/local/dynamo-thread';
 import { LOCAL_BASE_ENVIRONMENT } from '../infra/local/aws-clients';
 import { makeDynamoClient } from '../lambdas/runtime/aws';
-import { nextInboxSeq } from '../lambdas/stores/dynamo-common';
 
 const CALLS = 2000;
 const CONCURRENCY = 16;
@@ -56,7 +55,17 @@ try {
           ReturnValues: 'UPDATED_NEW',
         }),
       ),
-    'low-level, cached stack': (key) => nextInboxSeq(lowLevel, TABLE, key),
+    'low-level, cached stack': (key) =>
+      lowLevel.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: { key: { S: key } },
+          UpdateExpression: 'ADD #count :one',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': { N: '1' } },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
   };
   console.log(
     `AWS SDK cost per UpdateItem, ${CONCURRENCY} at a time (node ${process.version}${scope ? ', inside an AsyncLocalStorage scope' : ''}):`,

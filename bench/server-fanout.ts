@@ -1,11 +1,11 @@
 /**
  * Group fan-out for bench/server.ts: N members online, each on its own connection; one member
- * sends a group message and we time until the last of the other N-1 has it pushed.
+ * sends a group message and we time until the last of the other N-1 has it pushed. Uses only
+ * frames whose shape did not change with the delivery rework, so it measures older checkouts too.
  */
 import { randomUUID } from 'node:crypto';
 import { fakeEnvelope, signupUser, type TestUser } from '../test/support/accounts';
 
-const REPEATS = 5;
 /** Key-shares per sharekey frame: about 330 bytes each keeps a frame well under 32 KB. */
 const SHARES_PER_FRAME = 80;
 
@@ -25,16 +25,18 @@ async function expectOk(
   action: string,
   fields: object,
 ): Promise<Record<string, unknown>> {
-  const reply = await user.client.request(action, fields);
+  const reply = await user.client.request(action, fields, 30_000);
   if (reply.type !== 'ok') throw new Error(`${action} failed: ${JSON.stringify(reply)}`);
   return reply;
 }
 
+export interface BenchGroup {
+  readonly groupId: string;
+  readonly members: TestUser[];
+}
+
 /** Signs up `size` users, puts them all in one group, and stores epoch 1 wrapped for every member. */
-async function groupOf(
-  url: string,
-  size: number,
-): Promise<{ groupId: string; members: TestUser[] }> {
+export async function groupOf(url: string, size: number): Promise<BenchGroup> {
   const groupId = `bench-${size}-${Date.now()}`;
   const names = Array.from({ length: size }, (_, i) => `f${size}-${i}-${Date.now() % 100000}`);
   const members = await inBatches(names, 10, (name) => signupUser(url, name));
@@ -55,11 +57,15 @@ async function groupOf(
       keyShares: shares.slice(i, i + SHARES_PER_FRAME),
     });
   }
-  await Promise.all(members.map((m) => m.client.waitFor((e) => e.type === 'key-share', 30_000)));
+  // Every other member has its key-share (the maker is not pushed its own).
+  await Promise.all(
+    members.slice(1).map((m) => m.client.waitFor((e) => e.type === 'key-share', 30_000)),
+  );
+  for (const member of members) member.client.takeQueued(() => true); // join notices
   return { groupId, members };
 }
 
-async function timeOneFanOut(groupId: string, members: readonly TestUser[]): Promise<number> {
+export async function timeOneFanOut({ groupId, members }: BenchGroup): Promise<number> {
   const [sender, ...others] = members;
   const messageId = randomUUID();
   const arrivals = others.map((m) =>
@@ -76,23 +82,7 @@ async function timeOneFanOut(groupId: string, members: readonly TestUser[]): Pro
   });
   await Promise.all(arrivals);
   const elapsed = performance.now() - started;
-  const reply = await sender!.client.waitFor((m) => m.replyTo === messageId);
+  const reply = await sender!.client.waitFor((m) => m.replyTo === messageId, 30_000);
   if (reply.type !== 'ok') throw new Error(`sendgroup failed: ${JSON.stringify(reply)}`);
   return elapsed;
-}
-
-export async function measureGroupFanOut(
-  url: string,
-  size: number,
-): Promise<{ median: number; min: number; max: number }> {
-  const { groupId, members } = await groupOf(url, size);
-  try {
-    await timeOneFanOut(groupId, members); // warm-up
-    const times: number[] = [];
-    for (let i = 0; i < REPEATS; i++) times.push(await timeOneFanOut(groupId, members));
-    times.sort((a, b) => a - b);
-    return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times.at(-1)! };
-  } finally {
-    for (const member of members) member.client.close();
-  }
 }

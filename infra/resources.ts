@@ -42,7 +42,12 @@ export const TABLES = {
   },
   /** Session tokens, stored as SHA-256 hashes with an expiry. */
   sessions: { envVar: 'TABLE_SESSIONS', partitionKey: S('tokenHash'), ttlAttribute: 'expiresAt' },
-  /** Live WebSocket connections; found per user through a Query on `byUser`, never a Scan. */
+  /**
+   * One mailbox per user: its live connection ids (with their device) and its inbox counter, read
+   * with GetItem/BatchGetItem to deliver (lambdas/stores/dynamo-mailboxes.ts).
+   */
+  mailboxes: { envVar: 'TABLE_MAILBOXES', partitionKey: S('userId') },
+  /** Live WebSocket connections (the row is the "bound" mark); `byUser` is only a repair path. */
   connections: {
     envVar: 'TABLE_CONNECTIONS',
     partitionKey: S('connectionId'),
@@ -53,11 +58,18 @@ export const TABLES = {
   groups: { envVar: 'TABLE_GROUPS', partitionKey: S('groupId') },
   /** Per-user membership rows: the index behind "my groups". */
   members: { envVar: 'TABLE_MEMBERS', partitionKey: S('userId'), sortKey: S('groupId') },
-  /** Group epochs, the key-shares wrapped for each member, and group message bodies (stored once; they expire). */
+  /** Group epochs and the key-shares wrapped for each member (they do not expire). */
   groupKeys: {
     envVar: 'TABLE_GROUP_KEYS',
     partitionKey: S('groupId'),
     sortKey: S('sk'),
+    ttlAttribute: 'expiresAt',
+  },
+  /** One log per group with its own sequence: messages, epochs, joins, leaves (fan-out on read). */
+  groupLog: {
+    envVar: 'TABLE_GROUP_LOG',
+    partitionKey: S('groupId'),
+    sortKey: N('seq'),
     ttlAttribute: 'expiresAt',
   },
   /** Per-user inbox with a server-assigned sequence number; items expire after the retention. */
@@ -74,7 +86,7 @@ export const TABLES = {
     sortKey: S('sk'),
     ttlAttribute: 'expiresAt',
   },
-  /** Counters and rate-limit windows (per user, per source address). */
+  /** Counters and rate-limit windows, message-id claims, and each device's cursors. */
   counters: { envVar: 'TABLE_COUNTERS', partitionKey: S('key'), ttlAttribute: 'expiresAt' },
 } as const satisfies Record<string, TableDefinition>;
 

@@ -51,44 +51,78 @@ export function allOf(...parts: TableGrants[]): TableGrants {
 const signedIn: TableGrants = { connections: { items: ['GetItem'] } };
 /** assertWithinRate → CounterStore.increment (UpdateItem; DeleteItem resets an expired window). */
 const rateLimited: TableGrants = { counters: { items: ['UpdateItem', 'DeleteItem'] } };
-/** pushToUser → ConnectionStore.listForUser (the byUser index), and remove after a 410. */
+/**
+ * pushToUsers → MailboxStore.connectionsOf (BatchGetItem); after a 410, forgetConnection:
+ * MailboxStore.removeConnections (UpdateItem) and ConnectionStore.remove.
+ */
 const pushesToUsers: TableGrants = {
-  connections: { items: ['DeleteItem'], indexes: { byUser: ['Query'] } },
+  mailboxes: { items: ['BatchGetItem', 'UpdateItem'] },
+  connections: { items: ['DeleteItem'] },
 };
 /**
- * InboxStore.append: the counter (UpdateItem), the message-id claim (PutItem; GetItem and
- * UpdateItem when a retry lost it), the item (PutItem) and the lost claim's item (GetItem).
+ * MailboxStore.ensure, for a user from before mailboxes: its old counter (GetItem), the new
+ * mailbox (PutItem).
  */
-const appendsToInbox: TableGrants = {
-  counters: { items: ['UpdateItem', 'PutItem', 'GetItem'] },
-  inbox: { items: ['PutItem', 'GetItem'] },
+const makesMailboxes: TableGrants = {
+  counters: { items: ['GetItem'] },
+  mailboxes: { items: ['PutItem'] },
 };
-/** inboxEvent → GroupMessageStore.getMessage and GroupStore.getEpoch. */
-const resolvesGroupItems: TableGrants = { groupKeys: { items: ['GetItem'] } };
-/** pushInboxPage → InboxStore.after, then inboxEvent. */
-const pushesInboxPages = allOf({ inbox: { items: ['Query'] } }, resolvesGroupItems);
-/** bindConnection: ConnectionStore.bind, CounterStore.getCursor, InboxStore.countAfter, a page. */
+/** claim and skip (lambdas/stores/claimed-append.ts): the claim (PutItem, GetItem, UpdateItem). */
+const claimsMessageIds: TableGrants = { counters: { items: ['PutItem', 'GetItem', 'UpdateItem'] } };
+/**
+ * appendToInbox: the number (MailboxStore.takeInboxSeq: UpdateItem), InboxStore.appendAt (the
+ * item: PutItem; the lost claim's item: GetItem); an unknown mailbox asks UserStore.get.
+ */
+const appendsToInbox = allOf(
+  { mailboxes: { items: ['UpdateItem'] }, inbox: { items: ['PutItem', 'GetItem'] } },
+  { users: { items: ['GetItem'] } },
+  makesMailboxes,
+  claimsMessageIds,
+);
+/**
+ * servePage: the device's cursor item (DeviceCursorStore get/save), its membership rows
+ * (GroupStore.memberships), the groups' heads (logHeads), the inbox and log pages, my
+ * key-shares of the epochs in them (keySharesOf).
+ */
+const servesPages: TableGrants = {
+  counters: { items: ['GetItem', 'PutItem'] },
+  members: { items: ['Query'] },
+  groups: { items: ['BatchGetItem'] },
+  inbox: { items: ['Query'] },
+  groupLog: { items: ['Query'] },
+  groupKeys: { items: ['BatchGetItem'] },
+};
+/**
+ * bindConnection: MailboxStore.addConnection (UpdateItem; a mailbox made on first use),
+ * ConnectionStore.bind, closing surplus connections (removeConnections, remove), the first page.
+ */
 const bindsConnection = allOf(
-  { connections: { items: ['PutItem'] }, counters: { items: ['GetItem'] } },
-  { inbox: { items: ['Query'] } },
-  pushesInboxPages,
+  { mailboxes: { items: ['UpdateItem'] }, connections: { items: ['PutItem', 'DeleteItem'] } },
+  makesMailboxes,
+  servesPages,
 );
 /** openSession: SessionStore.create, then bindConnection. */
 const opensSession = allOf({ sessions: { items: ['PutItem'] } }, bindsConnection);
 /** requireGroup / requireGroupMember → GroupStore.get. */
 const readsGroup: TableGrants = { groups: { items: ['GetItem'] } };
-/** memberBundles → UserStore.get per member; membersReply also reads the current epoch. */
-const describesMembers = allOf({ users: { items: ['GetItem'] } }, resolvesGroupItems);
+/** memberBundles → UserStore.bundlesOf; membersReply also reads the current epoch. */
+const describesMembers: TableGrants = {
+  users: { items: ['BatchGetItem'] },
+  groupKeys: { items: ['GetItem'] },
+};
+/** logMembership: the log entry (GroupLogStore.putEntry) and the row (putMembership, markLeft). */
+const logsMembership: TableGrants = {
+  groupLog: { items: ['PutItem'] },
+  members: { items: ['PutItem', 'UpdateItem'] },
+};
 /**
- * fanOutToGroup: the group, the body (GroupMessageStore put/get/recordSeqs/moveSeqs), sequence
- * numbers (GroupInboxStore.allocateSeqs), missing pointers (BatchGetItem), the pointers
- * (BatchWriteItem), then pushes.
+ * fanOutToGroup: the number (GroupStore.takeMessageSeq: UpdateItem; GetItem to say why not),
+ * the message (GroupLogStore.appendMessage: PutItem, GetItem of a lost claim's entry, claims),
+ * then pushes.
  */
 const fansOutToGroup = allOf(
-  readsGroup,
-  { groupKeys: { items: ['PutItem', 'GetItem', 'UpdateItem'] } },
-  { counters: { items: ['UpdateItem'] } },
-  { inbox: { items: ['BatchGetItem', 'BatchWriteItem'] } },
+  { groups: { items: ['UpdateItem', 'GetItem'] }, groupLog: { items: ['PutItem', 'GetItem'] } },
+  claimsMessageIds,
   pushesToUsers,
 );
 /** sendableBlob → BlobStore.get; BlobStore.grant → BatchWriteItem. */
@@ -118,11 +152,13 @@ const bindsCheckedConnection = allOf(bindsConnection, {
   connections: { items: ['DeleteItem'] },
 });
 /**
- * disconnect (lambdas/core/devices.ts): the user's connections (listForUser), each unbound
- * (remove) and closed through @connections, the caller's own after its reply.
+ * disconnect (lambdas/core/devices.ts): the user's connections from its mailbox (BatchGetItem)
+ * and their rows (GetItem), each forgotten (out of the mailbox, row deleted) and closed through
+ * @connections, the caller's own after its reply.
  */
 const disconnectsDevices: TableGrants = {
-  connections: { items: ['DeleteItem'], indexes: { byUser: ['Query'] } },
+  mailboxes: { items: ['BatchGetItem', 'UpdateItem'] },
+  connections: { items: ['GetItem', 'DeleteItem'] },
 };
 
 const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => ({
@@ -137,18 +173,27 @@ const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => 
 
 export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   $connect: spec('connect', { schedulesUnboundChecks: true }),
-  $disconnect: spec('disconnect', { tables: { connections: { items: ['DeleteItem'] } } }),
+  // connectionClosed: the connection (ConnectionStore.get), out of its mailbox, its row deleted.
+  $disconnect: spec('disconnect', {
+    tables: {
+      connections: { items: ['GetItem', 'DeleteItem'] },
+      mailboxes: { items: ['UpdateItem'] },
+    },
+  }),
   $default: spec('default'),
   ping: spec('ping', { tables: signedIn, pushes: true }),
+  // Binding closes the device's older connections and the user's oldest beyond the cap.
   signup: spec('signup', {
-    // The sign-up window of the address, the user item, the device and its credential, a session.
+    // The sign-up window of the address, the user item and its mailbox, the device and its
+    // credential, a session.
     tables: allOf(
       countsWithinWindow,
-      { users: { items: ['PutItem'] } },
+      { users: { items: ['PutItem'] }, mailboxes: { items: ['PutItem'] } },
       issuesDeviceCredential,
       opensSession,
     ),
     pushes: true,
+    closesConnections: true,
     readsDeviceCredentialKey: true,
   }),
   signin: spec('signin', {
@@ -164,6 +209,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
       bindsCheckedConnection,
     ),
     pushes: true,
+    closesConnections: true,
     readsDeviceCredentialKey: true,
   }),
   resume: spec('resume', {
@@ -174,6 +220,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
       bindsCheckedConnection,
     ),
     pushes: true,
+    closesConnections: true,
   }),
   // Sessions (lambdas/core/devices.ts, password.ts, blocks.ts).
   signout: spec('signout', {
@@ -223,28 +270,29 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   }),
   send: spec('send', { tables: sendsToUser, pushes: true }),
   ack: spec('ack', {
-    // The device cursor (getCursor, advanceCursor), the items it covers, receipts, next page.
+    // The cursors and the next page; receipts: the inbox range passed, the senders' inboxes, the
+    // mark on each receipted item (InboxStore.markReceipted), pushes to the senders.
     tables: allOf(
       signedIn,
-      { counters: { items: ['GetItem', 'UpdateItem'] }, inbox: { items: ['Query'] } },
+      servesPages,
+      { inbox: { items: ['Query', 'UpdateItem'] } },
       appendsToInbox,
       pushesToUsers,
-      pushesInboxPages,
     ),
     pushes: true,
   }),
+  // The creator's join is the log's first entry; nobody else to tell.
   create: spec('create', {
-    tables: allOf(signedIn, rateLimited, {
-      groups: { items: ['PutItem'] },
-      members: { items: ['PutItem'] },
-    }),
+    tables: allOf(signedIn, rateLimited, { groups: { items: ['PutItem'] } }, logsMembership),
   }),
   join: spec('join', {
-    // create-or-addMember on the group item, the membership row, the reply, member-joined pushes.
+    // create-or-addMember on the group item, the join entry and row (or a repaired row), the
+    // reply, member-joined pushes.
     tables: allOf(
       signedIn,
       rateLimited,
-      { groups: { items: ['PutItem', 'GetItem', 'UpdateItem'] }, members: { items: ['PutItem'] } },
+      { groups: { items: ['PutItem', 'GetItem', 'UpdateItem'] } },
+      logsMembership,
       describesMembers,
       pushesToUsers,
     ),
@@ -253,7 +301,8 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   leave: spec('leave', {
     tables: allOf(
       signedIn,
-      { groups: { items: ['UpdateItem', 'GetItem'] }, members: { items: ['DeleteItem'] } },
+      { groups: { items: ['UpdateItem', 'GetItem'] } },
+      logsMembership,
       pushesToUsers,
     ),
     pushes: true,
@@ -267,13 +316,15 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   }),
   members: spec('members', { tables: allOf(signedIn, readsGroup, describesMembers) }),
   sharekey: spec('sharekey', {
-    // store: claimEpoch, putEpoch, putKeyShare/getKeyShare, inbox, pushes; fetch: keySharesFor.
+    // store: claimEpoch, putEpoch, putKeyShare, the epoch's log entry, pushes; fetch:
+    // keySharesFor and getEpoch.
     tables: allOf(
       signedIn,
+      rateLimited,
       readsGroup,
       { groups: { items: ['UpdateItem'] } },
       { groupKeys: { items: ['PutItem', 'GetItem', 'Query'] } },
-      appendsToInbox,
+      { groupLog: { items: ['PutItem'] } },
       pushesToUsers,
     ),
     pushes: true,
@@ -294,7 +345,11 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     tables: allOf(signedIn, { blobs: { items: ['GetItem'] } }),
     bucket: { objects: ['GetObject'] },
   }),
-  sendfile: spec('sendfile', { tables: allOf(sendsToUser, grantsBlobs), pushes: true }),
+  // The recipient is checked (UserStore.get) before the grant.
+  sendfile: spec('sendfile', {
+    tables: allOf(sendsToUser, { users: { items: ['GetItem'] } }, grantsBlobs),
+    pushes: true,
+  }),
   sendgroupfile: spec('sendgroupfile', {
     tables: allOf(signedIn, rateLimited, grantsBlobs, fansOutToGroup),
     pushes: true,

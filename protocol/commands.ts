@@ -3,6 +3,7 @@
  * public keys) travel as standard base64 inside the JSON text.
  */
 import { z } from 'zod';
+import type { Page } from './catch-up';
 import { BaseFrame } from './frames';
 import { MAX_INLINE_ENVELOPE_BASE64_CHARS } from './limits';
 import { normalizeName } from './username';
@@ -65,8 +66,8 @@ export interface SessionReply {
   token: string;
   /** When the session ends unless resumed before (each resume slides it, up to a cap). */
   expiresAt: number;
-  /** Inbox items after this device's cursor, pushed right after this reply in order. */
-  pending: number;
+  /** The first page of what this device has not acknowledged yet (protocol/catch-up.ts). */
+  page: Page;
   /** signup and signin only: this device's new credential (the one it presented is replaced). */
   deviceCredential?: string;
 }
@@ -128,16 +129,10 @@ export const SendFrame = BaseFrame.extend({
 });
 export type SendFrame = z.infer<typeof SendFrame>;
 
-export const AckFrame = BaseFrame.extend({
-  action: z.literal('ack'),
-  /** The last inbox sequence number this device has processed. */
-  seq: z.number().int().min(0),
-});
-export type AckFrame = z.infer<typeof AckFrame>;
-
-/** An inbox item pushed to a device: a 1:1 envelope, in the recipient's sequence order. */
+/** A 1:1 envelope in the recipient's inbox (`seq` in pages only, see protocol/catch-up.ts). */
 export interface MessageEvent {
   type: 'message';
+  stream: 'inbox';
   seq: number;
   from: string;
   messageId: string;
@@ -146,11 +141,12 @@ export interface MessageEvent {
 }
 
 /**
- * A delivery receipt, pushed to the sender once a device of the recipient has acknowledged the
- * message (its `ack` passed the message's sequence number). One per recipient and message.
+ * A delivery receipt in the sender's inbox, made once a device of the recipient has acknowledged
+ * the message (its inbox cursor passed it). One per recipient and message.
  */
 export interface ReceiptEvent {
   type: 'receipt';
+  stream: 'inbox';
   seq: number;
   /** The recipient who received it. */
   from: string;

@@ -185,43 +185,54 @@ export interface KeyShareRecordWire {
   statement: string;
 }
 
-/** Server pushes about groups. */
-export interface GroupMessageEvent {
-  type: 'group-message';
+/**
+ * Events of a group's log (stream `g:<groupId>`), in pages with `seq` and pushed live without it
+ * (protocol/catch-up.ts). A member reads its group's log from its join to its leave.
+ */
+interface GroupLogEvent {
+  stream: `g:${string}`;
   seq: number;
   groupId: string;
-  epoch: number;
-  from: string;
+  /** The sender's id for a message or key-share; a server-made id for notices and epochs. */
   messageId: string;
-  envelope: string;
   sentAt: number;
 }
-/** A wrapped group key for me, with the signed statement of its epoch. */
-export interface KeyShareEvent {
-  type: 'key-share';
-  seq: number;
-  groupId: string;
+export interface GroupMessageEvent extends GroupLogEvent {
+  type: 'group-message';
   epoch: number;
   from: string;
-  messageId: string;
+  envelope: string;
+}
+/** An epoch became current: my wrapped group key for it, with its signed statement. */
+export interface KeyShareEvent extends GroupLogEvent {
+  type: 'key-share';
+  epoch: number;
+  from: string;
   envelope: string;
   statement: string;
-  sentAt: number;
 }
-/** Live notices (not stored: an offline member learns the list from the next epoch statement). */
-export interface MemberJoinedEvent {
+/**
+ * An epoch became current and no key-share of it is stored for me (its maker never stored it):
+ * fetch it (`sharekey` op `fetch`) or make the next epoch.
+ */
+export interface EpochEvent extends GroupLogEvent {
+  type: 'epoch';
+  epoch: number;
+  from: string;
+  statement: string;
+}
+/** Someone joined: with the member count after it and the current epoch the joiner builds on. */
+export interface MemberJoinedEvent extends GroupLogEvent {
   type: 'member-joined';
-  groupId: string;
   userId: string;
   memberCount: number;
-  /** The current epoch the joiner will build on. */
   epoch: number;
 }
-export interface MemberLeftEvent {
+export interface MemberLeftEvent extends GroupLogEvent {
   type: 'member-left';
-  groupId: string;
   userId: string;
   memberCount: number;
   epoch: number;
 }
-export type GroupEvent = GroupMessageEvent | KeyShareEvent | MemberJoinedEvent | MemberLeftEvent;
+export type GroupEvent =
+  GroupMessageEvent | KeyShareEvent | EpochEvent | MemberJoinedEvent | MemberLeftEvent;

@@ -89,7 +89,7 @@ export const SAMPLE_FRAMES: Record<CommandRoute, Record<string, unknown>> = {
   block: { op: 'add', userId: SAMPLE.other },
   keys: { op: 'put-backup', backup: SAMPLE.envelope, version: 1, replaces: 0 },
   send: { to: SAMPLE.other, messageId: 'sample-message-1', envelope: SAMPLE.envelope },
-  ack: { seq: 1 },
+  ack: { through: { inbox: 1 } },
   create: { groupId: SAMPLE.groupId },
   join: { groupId: SAMPLE.groupId },
   leave: { groupId: SAMPLE.groupId },

@@ -149,6 +149,24 @@ const DENIED: Record<string, { name: string; status: number }> = {
   SecretsManagerClient: { name: 'AccessDeniedException', status: 400 },
 };
 
+/** Sees every SDK call a local function makes (after its access check), e.g. to count requests. */
+export type RequestObserver = (call: {
+  readonly functionName: string;
+  readonly clientName: string;
+  readonly operation: string;
+}) => void;
+
+const observers = new Set<RequestObserver>();
+
+/**
+ * Tests only: calls `observer` for every SDK call of every local function (the same middleware
+ * that checks its grants), until the returned function is called.
+ */
+export function observeLocalRequests(observer: RequestObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
 export class LocalAccessDenied extends Error {
   readonly $metadata: { httpStatusCode: number };
   constructor(clientName: string, message: string) {
@@ -188,7 +206,9 @@ export function localFunctionAccess(
   const middleware: InitializeMiddleware<Input, object> =
     (next: InitializeHandler<Input, object>, context) => async (args) => {
       const operation = String(context.commandName ?? '').replace(/Command$/, '');
-      check(String(context.clientName ?? ''), operation, args.input);
+      const clientName = String(context.clientName ?? '');
+      check(clientName, operation, args.input);
+      for (const observe of observers) observe({ functionName, clientName, operation });
       return next(args);
     };
 

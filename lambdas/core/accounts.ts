@@ -1,5 +1,5 @@
-/** signup, signin and resume: the only routes an unbound connection may call. */
-import type { ResumeFrame, SigninFrame, SignupFrame } from '../../protocol/commands';
+/** signup, signin and resume: the only routes an unbound connection may call (besides ping). */
+import type { ResumeFrame, SessionReply, SigninFrame, SignupFrame } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import { checkUsername, normalizeName } from '../../protocol/username';
 import type { ServerDeps } from '../runtime/deps';
@@ -7,14 +7,7 @@ import type { RouteContext } from '../runtime/route';
 import { addressGroup } from './address';
 import { revokeTrusted, trustedCredential, type TrustedCredential } from './device-credentials';
 import { authKeyMatches, burnAuthCheck, hashAuthKey } from './passwords';
-import {
-  bindConnection,
-  hashToken,
-  openSession,
-  sessionEnded,
-  sessionExpiry,
-  type BoundSession,
-} from './session';
+import { bindConnection, hashToken, openSession, sessionEnded, sessionExpiry } from './session';
 import { attemptPolicy, reserveAttempt, tooManyAttempts } from './signin-attempts';
 import { reserveSignup } from './throttle';
 
@@ -24,7 +17,7 @@ export async function signup(
   deps: ServerDeps,
   frame: SignupFrame,
   context: RouteContext,
-): Promise<BoundSession> {
+): Promise<SessionReply> {
   const name = checkUsername(frame.username);
   if (!name.ok) throw new ProtocolError('BAD_REQUEST', `Choose another username: ${name.reason}.`);
   await reserveSignup(deps, context.sourceIp, deps.now());
@@ -40,6 +33,7 @@ export async function signup(
       'CONFLICT',
       `The username "${name.username}" is taken. Choose another.`,
     );
+  await deps.mailboxes.create(name.username);
   return openSession(deps, context, name.username, frame.deviceId);
 }
 
@@ -103,7 +97,7 @@ export async function signin(
   deps: ServerDeps,
   frame: SigninFrame,
   context: RouteContext,
-): Promise<BoundSession> {
+): Promise<SessionReply> {
   const name = checkUsername(frame.username);
   // A name that cannot exist gets the same answer as a wrong password.
   const userId = name.ok ? name.username : normalizeName(frame.username);
@@ -132,7 +126,7 @@ export async function resume(
   deps: ServerDeps,
   frame: ResumeFrame,
   context: RouteContext,
-): Promise<BoundSession> {
+): Promise<SessionReply> {
   const now = deps.now();
   const tokenHash = hashToken(frame.token);
   const session = await deps.sessions.get(tokenHash, now);

@@ -1,50 +1,90 @@
-/** Store-and-forward: the inbox first, then a push to every live connection of the recipient. */
+/**
+ * Store-and-forward: a message is written into its stream first (the recipient's inbox, or a
+ * group's log), then pushed live to the connections listed in the recipients' mailboxes. The
+ * mailboxes are read after the write, never alongside it: a device that binds before the read is
+ * found by it, one that binds after reads the entry in its first page, so none falls in between.
+ */
 import type { SendFrame } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import type { ServerEvent } from '../../protocol/frames';
 import type { ServerDeps } from '../runtime/deps';
+import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
-import type { NewDirectInboxItem } from '../stores/ports';
-import { requireUser, toMessageEvent } from './session';
+import type { Appended, NewInboxItem } from '../stores/ports';
+import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
+import { forgetConnection, requireUser } from './session';
+import { live, messageEvent } from './stream-events';
 import { assertWithinRate } from './throttle';
 
 /**
- * Pushes to every live connection of a user (found through the user index) at once; a gone
- * connection's row is deleted. Returns how many got it.
+ * Pushes an event to every live connection of these users (their mailboxes: one BatchGetItem per
+ * 100 users), a bounded pool at a time, except the connection that caused it. A push that still
+ * fails after its retries counts as not delivered: what matters is stored, and is in the next page.
  */
-export async function pushToUser(
+export async function pushToUsers(
   deps: ServerDeps,
   context: RouteContext,
-  userId: string,
+  userIds: readonly string[],
   event: ServerEvent,
 ): Promise<number> {
-  const connections = await deps.connections.listForUser(userId, deps.now());
-  const results = await Promise.all(
-    connections.map(async (connection) => {
-      const delivered = await context.push(event, connection.connectionId);
-      if (!delivered) await deps.connections.remove(connection.connectionId);
-      return delivered;
-    }),
+  if (userIds.length === 0) return 0;
+  const mailboxes = await deps.mailboxes.connectionsOf(userIds, deps.now());
+  const targets = [...mailboxes].flatMap(([userId, connections]) =>
+    connections
+      .filter((connection) => connection.connectionId !== context.connectionId)
+      .map((connection) => ({ userId, connectionId: connection.connectionId })),
   );
-  return results.filter(Boolean).length;
+  const delivered = await mapWithPool(targets, FAN_OUT_CONCURRENCY, async (target) => {
+    try {
+      if (await context.push(event, target.connectionId)) return true;
+      await forgetConnection(deps, target.userId, target.connectionId);
+    } catch (error) {
+      log.warn('push failed', { requestId: context.requestId, error: (error as Error).name });
+    }
+    return false;
+  });
+  return delivered.filter(Boolean).length;
 }
 
 /**
- * Writes the item to the recipient's inbox (idempotent per message id), then pushes it live. The
- * connections are looked up after the write: a device that binds later reads the item in its
- * catch-up, one that bound earlier is found here, so none falls between the two.
+ * Runs `check` (a rate limit) while `take` takes a stream's next number: one round trip less
+ * before the message is stored. If the check refuses, `skip` writes the number as skipped, so no
+ * page waits for it, and the refusal stands.
  */
-export async function deliverToInbox(
-  deps: ServerDeps,
-  context: RouteContext,
-  recipientId: string,
-  item: NewDirectInboxItem,
-): Promise<{ seq: number; duplicate: boolean; pushed: number }> {
-  const { seq, duplicate } = await deps.inbox.append(recipientId, item, deps.now());
-  // A retry is stored once; pushing it again is harmless (clients drop duplicates by message id).
-  const event = toMessageEvent({ ...item, seq, userId: recipientId, expiresAt: 0 });
-  return { seq, duplicate, pushed: await pushToUser(deps, context, recipientId, event) };
+export async function takeNumberWhile<N>(
+  check: (() => Promise<void>) | undefined,
+  take: () => Promise<N>,
+  skip: (taken: N) => Promise<void>,
+): Promise<N> {
+  const [checked, taken] = await Promise.allSettled([check?.(), take()]);
+  if (taken.status === 'rejected') throw taken.reason;
+  if (checked.status === 'rejected') {
+    await skip(taken.value);
+    throw checked.reason;
+  }
+  return taken.value;
 }
+
+/**
+ * Appends to a user's inbox at the next number of its mailbox; makes the mailbox of a user from
+ * before mailboxes on first use. Undefined when there is no such user.
+ */
+export async function appendToInbox(
+  deps: ServerDeps,
+  userId: string,
+  item: NewInboxItem,
+): Promise<Appended | undefined> {
+  let seq = await deps.mailboxes.takeInboxSeq(userId);
+  if (seq === undefined) {
+    if (!(await deps.users.get(userId))) return undefined;
+    await deps.mailboxes.ensure(userId);
+    seq = (await deps.mailboxes.takeInboxSeq(userId))!;
+  }
+  return deps.inbox.appendAt(userId, seq, item, deps.now());
+}
+
+const noSuchUser = (name: string) =>
+  new ProtocolError('NOT_FOUND', `There is no user named "${name}".`);
 
 /**
  * The 1:1 path shared by `send` and `sendfile`: the sender must be signed in and under its rate
@@ -68,7 +108,7 @@ export async function sendToUser(
     deps.users.get(message.to),
   ]);
   await assertWithinRate(deps, 'send', sender.userId, deps.now());
-  if (!recipient) throw new ProtocolError('NOT_FOUND', `There is no user named "${message.to}".`);
+  if (!recipient) throw noSuchUser(message.to);
   await hooks.check?.(sender.userId);
   if (recipient.blocked?.includes(sender.userId)) {
     const duplicate = await deps.inbox.recordDropped(
@@ -81,14 +121,22 @@ export async function sendToUser(
     return { messageId: message.messageId, duplicate, deliveredTo: 0 };
   }
   await hooks.beforeDeliver?.(sender.userId, recipient.userId);
-  const result = await deliverToInbox(deps, context, recipient.userId, {
+  const item = {
     kind: 'message',
     from: sender.userId,
     messageId: message.messageId,
     envelope: message.envelope,
     sentAt: deps.now(),
-  });
-  return { messageId: message.messageId, duplicate: result.duplicate, deliveredTo: result.pushed };
+  } as const;
+  const stored = await appendToInbox(deps, recipient.userId, item);
+  if (!stored) throw noSuchUser(message.to);
+  // A retry is stored once; pushing it again is harmless (clients drop duplicates by message id).
+  const event = live(messageEvent({ ...item, seq: stored.seq, sentAt: stored.sentAt }));
+  return {
+    messageId: message.messageId,
+    duplicate: stored.duplicate,
+    deliveredTo: await pushToUsers(deps, context, [recipient.userId], event),
+  };
 }
 
 export const send = (deps: ServerDeps, frame: SendFrame, context: RouteContext) =>

@@ -16,12 +16,14 @@ import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { Connection } from '../stores/ports';
 import { issueInvite } from './device-credentials';
-import { requireUser } from './session';
+import { forgetConnection, requireUser } from './session';
 import { assertWithinRate } from './throttle';
 
 /**
  * Unbinds and closes the user's live connections that `which` picks (this one after the reply);
- * returns how many. A connection that closes meanwhile is fine.
+ * returns how many. They are found in the user's mailbox (one read, never an index query), each
+ * row read for its device and token (cached per container). A connection that closes meanwhile is
+ * fine.
  */
 export async function disconnect(
   deps: ServerDeps,
@@ -29,10 +31,15 @@ export async function disconnect(
   userId: string,
   which: (connection: Connection) => boolean,
 ): Promise<number> {
-  const picked = (await deps.connections.listForUser(userId, deps.now())).filter(which);
+  const now = deps.now();
+  const listed = (await deps.mailboxes.connectionsOf([userId], now)).get(userId) ?? [];
+  const rows = await Promise.all(
+    listed.map(({ connectionId }) => deps.connections.get(connectionId, now)),
+  );
+  const picked = rows.filter((row): row is Connection => row !== undefined && which(row));
   await Promise.all(
     picked.map(async ({ connectionId }) => {
-      await deps.connections.remove(connectionId);
+      await forgetConnection(deps, userId, connectionId);
       if (connectionId === context.connectionId) await context.closeAfterReply();
       else await context.close(connectionId);
     }),

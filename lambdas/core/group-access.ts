@@ -1,12 +1,8 @@
-/** Who may touch a group: lookups (consistent reads), the member cap, member bundles, notices. */
+/** Who may touch a group: lookups (consistent reads), the member cap, member bundles. */
 import { ProtocolError } from '../../protocol/errors';
-import type { ServerEvent } from '../../protocol/frames';
 import type { GroupMemberWire } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
-import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
-import { pushToUser } from './delivery';
-import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
 
 export async function requireGroup(deps: ServerDeps, groupId: string): Promise<GroupRecord> {
   const group = await deps.groups.get(groupId);
@@ -47,22 +43,9 @@ export async function memberBundles(
   deps: ServerDeps,
   memberIds: readonly string[],
 ): Promise<GroupMemberWire[]> {
-  return mapWithPool(memberIds, FAN_OUT_CONCURRENCY, async (userId) => {
-    const user = await deps.users.get(userId);
-    return user?.bundle ? { userId, bundle: user.bundle } : { userId };
+  const bundles = await deps.users.bundlesOf(memberIds);
+  return memberIds.map((userId) => {
+    const bundle = bundles.get(userId);
+    return bundle ? { userId, bundle } : { userId };
   });
-}
-
-/** Pushes a live notice to every listed member's connections, a bounded pool at a time; returns how many got it. */
-export async function notifyMembers(
-  deps: ServerDeps,
-  context: RouteContext,
-  memberIds: readonly string[],
-  event: ServerEvent,
-): Promise<number> {
-  const counts = await mapWithPool(memberIds, FAN_OUT_CONCURRENCY, (userId) =>
-    // A push that still fails after its retries must not fail the others: what matters is stored.
-    pushToUser(deps, context, userId, event).catch(() => 0),
-  );
-  return counts.reduce((sum, count) => sum + count, 0);
 }

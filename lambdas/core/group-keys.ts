@@ -1,13 +1,15 @@
 /**
  * Group epochs (DESIGN.md section 4): `sharekey` stores epoch current + 1 with its signed
- * statement and one wrapped key per member, and delivers each key-share through the member's
- * inbox (so offline members get it at catch-up); `sharekey {op:'fetch'}` gives a member every
- * key-share it was ever given in a group, for a device past the inbox retention.
+ * statement and one wrapped key per member; the epoch's entry goes into the group's log when the
+ * epoch becomes current, and each member reads it there with its own key-share (so offline
+ * members get it in their next page); `sharekey {op:'fetch'}` gives a member every key-share it
+ * was ever given in a group, for a device past the log's retention.
  *
  * The group item decides which epoch wins: one conditional update moves it from epoch N-1 to N,
- * only for a member, only for the member list the proposer read. Epoch and key-share records
- * are then written under `attribute_not_exists`. A retry (or a further frame of a big epoch) by
- * the same proposer with the same statement carries on where the last one stopped.
+ * only for a member, only for the member list the proposer read, and takes the log number of the
+ * epoch's entry. Epoch and key-share records are then written under `attribute_not_exists`. A
+ * retry (or a further frame of a big epoch) by the same proposer with the same statement carries
+ * on where the last one stopped; a replayed frame finds every record stored and pushes nothing.
  */
 import { createHash } from 'node:crypto';
 import { ProtocolError } from '../../protocol/errors';
@@ -15,12 +17,13 @@ import type { KeyShareRecordWire, SharekeyFrame } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
-import { pushToUser } from './delivery';
+import { pushToUsers } from './delivery';
 import { requireGroupMember } from './group-access';
-import { toKeyShareEvent } from './inbox-events';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
 import { fitInReply } from './reply-size';
 import { requireUser } from './session';
+import { epochEvent, live, noticeId } from './stream-events';
+import { assertWithinRate } from './throttle';
 
 /** Epochs per `fetch` page at most; fewer when they would not fit in 128 KB (./reply-size.ts). */
 export const KEY_SHARE_PAGE = 5;
@@ -51,6 +54,7 @@ export async function shareKey(deps: ServerDeps, frame: SharekeyFrame, context: 
 
 async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteContext) {
   const me = (await requireUser(deps, context)).userId;
+  await assertWithinRate(deps, 'keyShares', me, deps.now(), frame.keyShares.length);
   const group = await requireGroupMember(deps, frame.groupId, me);
   const hash = statementHash(frame.statement);
   const continuing =
@@ -77,7 +81,7 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
   }
 
   const now = deps.now();
-  let epochMembers = members;
+  let current = group;
   if (!continuing) {
     const claim = await deps.groups.claimEpoch({
       groupId: group.groupId,
@@ -89,13 +93,13 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
       now,
     });
     if (claim.outcome === 'stale') {
-      const current = claim.group;
-      if (!current?.memberIds.includes(me))
+      const latest = claim.group;
+      if (!latest?.memberIds.includes(me))
         throw new ProtocolError('FORBIDDEN', `You are no longer a member of "${frame.groupId}".`);
-      if (current.epoch !== frame.epoch - 1) throw staleEpoch(current, frame.epoch);
+      if (latest.epoch !== frame.epoch - 1) throw staleEpoch(latest, frame.epoch);
       throw rosterChanged(group.groupId);
     }
-    epochMembers = claim.group.epochMembers;
+    current = claim.group;
   }
   // Idempotent: false only when a retry wrote it already (the claim above decided the winner).
   await deps.groups.putEpoch({
@@ -103,12 +107,13 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
     epoch: frame.epoch,
     statement: frame.statement,
     proposer: me,
-    members: epochMembers,
+    members: current.epochMembers,
     createdAt: now,
   });
 
-  const results = await mapWithPool(frame.keyShares, FAN_OUT_CONCURRENCY, async (share) => {
-    const record = {
+  // A member keeps its first key-share of an epoch; only newly stored ones are pushed.
+  const fresh = await mapWithPool(frame.keyShares, FAN_OUT_CONCURRENCY, (share) =>
+    deps.groups.putKeyShare({
       groupId: group.groupId,
       epoch: frame.epoch,
       to: share.to,
@@ -116,38 +121,37 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
       messageId: share.messageId,
       envelope: share.envelope,
       createdAt: now,
-    };
-    const fresh = await deps.groups.putKeyShare(record);
-    if (!fresh) {
-      const existing = await deps.groups.getKeyShare(group.groupId, frame.epoch, share.to);
-      // This member already holds a different key-share of this epoch: keep the first.
-      if (existing && existing.messageId !== share.messageId) return { stored: false, pushed: 0 };
-    }
-    const item = {
-      kind: 'key-share' as const,
-      groupId: group.groupId,
-      epoch: frame.epoch,
-      from: me,
-      messageId: share.messageId,
-      envelope: share.envelope,
-      sentAt: now,
-    };
-    const { seq } = await deps.inbox.append(share.to, item, now);
-    const pushed = await pushToUser(
+    }),
+  );
+  // The epoch is current: its entry goes into the log at the number its claim took, once (a
+  // retry finds it there), after this frame's key-shares so that readers find theirs with it.
+  const entry = {
+    kind: 'epoch',
+    groupId: group.groupId,
+    messageId: noticeId('epoch', group.groupId, frame.epoch),
+    from: me,
+    epoch: frame.epoch,
+    statement: frame.statement,
+    sentAt: now,
+  } as const;
+  const logSeq = current.epochLogSeq ?? 0;
+  if (current.epochLogSeq !== undefined) await deps.groupLog.putEntry(logSeq, entry, now);
+  const stored = frame.keyShares.filter((_, i) => fresh[i]);
+  const pushed = await mapWithPool(stored, FAN_OUT_CONCURRENCY, (share) =>
+    pushToUsers(
       deps,
       context,
-      share.to,
-      toKeyShareEvent({ ...item, seq }, frame.statement),
-    ).catch(() => 0); // in the inbox: delivered at the member's next catch-up
-    return { stored: fresh, pushed };
-  });
+      [share.to],
+      live(epochEvent({ ...entry, seq: logSeq }, { ...share, from: me })),
+    ),
+  );
   return {
     groupId: group.groupId,
     epoch: frame.epoch,
     /** The members this epoch was made for: each needs one key-share. */
-    epochMembers: [...epochMembers],
-    stored: results.filter((r) => r.stored).length,
-    deliveredTo: results.reduce((sum, r) => sum + r.pushed, 0),
+    epochMembers: [...current.epochMembers],
+    stored: stored.length,
+    deliveredTo: pushed.reduce((sum, count) => sum + count, 0),
   };
 }
 

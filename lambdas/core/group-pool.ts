@@ -18,25 +18,3 @@ export async function mapWithPool<T, R>(
 
 /** Concurrent pushes and store calls per fan-out (DESIGN.md section 5: a bounded pool). */
 export const FAN_OUT_CONCURRENCY = 16;
-
-/** Runs each task given to it with at most `limit` running at once (tasks may be added over time). */
-export function createLimiter(limit: number): <R>(task: () => Promise<R>) => Promise<R> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-/** Inbox pointers written per BatchWriteItem call (DynamoDB's limit). */
-export const POINTERS_PER_BATCH = 25;
-
-/** BatchWriteItem calls of one fan-out in flight at once (a 256-member group needs 11). */
-export const POINTER_BATCHES_AT_ONCE = 4;

@@ -1,8 +1,10 @@
 /**
  * Groups: create, join (creating when missing), leave, list, members. Membership and its count
- * live in the group item and change only by conditional updates; the `members` table is the
- * per-user index behind LIST {mine: true}. Group messages are in group-send.ts, epochs and
- * key-shares in group-keys.ts; both are re-exported here.
+ * live in the group item and change only by conditional updates, each taking the number of its
+ * `member-joined` / `member-left` entry in the group's log; the member's row in the `members`
+ * table records where it reads that log from (and to, once it left), and is the index behind
+ * LIST {mine: true}. Group messages are in group-send.ts, epochs and key-shares in
+ * group-keys.ts; both are re-exported here.
  */
 import { ProtocolError } from '../../protocol/errors';
 import {
@@ -19,9 +21,11 @@ import {
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
-import { memberBundles, notifyMembers, requireGroup, requireGroupMember } from './group-access';
+import { pushToUsers } from './delivery';
+import { memberBundles, requireGroupMember } from './group-access';
 import { fitInReply } from './reply-size';
 import { requireUser } from './session';
+import { live, membershipEvent, noticeId } from './stream-events';
 import { assertWithinRate } from './throttle';
 
 export { isGroupMember, requireGroupMember } from './group-access';
@@ -34,16 +38,48 @@ export {
 } from './group-send';
 export { shareKey } from './group-keys';
 
+/**
+ * Writes a membership change into the group's log at the number its update took (the group as
+ * the update left it), and pushes it live to `notify`. The member's row is written alongside.
+ */
+async function logMembership(
+  deps: ServerDeps,
+  context: RouteContext,
+  kind: 'member-joined' | 'member-left',
+  userId: string,
+  group: GroupRecord,
+  notify: readonly string[],
+): Promise<number> {
+  const now = deps.now();
+  const entry = {
+    kind,
+    groupId: group.groupId,
+    messageId: noticeId(kind, group.groupId, group.logSeq),
+    userId,
+    memberCount: group.memberCount,
+    epoch: group.epoch,
+    sentAt: now,
+  };
+  await Promise.all([
+    deps.groupLog.putEntry(group.logSeq, entry, now),
+    kind === 'member-joined'
+      ? deps.groups.putMembership(userId, group.groupId, group.logSeq, now)
+      : deps.groups.markLeft(userId, group.groupId, group.logSeq, now),
+  ]);
+  const event = live(membershipEvent({ ...entry, seq: group.logSeq }));
+  return pushToUsers(deps, context, notify, event);
+}
+
 export async function createGroup(deps: ServerDeps, frame: CreateFrame, context: RouteContext) {
   const me = (await requireUser(deps, context)).userId;
   await assertWithinRate(deps, 'create', me, deps.now());
-  const now = deps.now();
-  if (!(await deps.groups.create(frame.groupId, me, now)))
+  const group = await deps.groups.create(frame.groupId, me, deps.now());
+  if (!group)
     throw new ProtocolError(
       'CONFLICT',
       `Group "${frame.groupId}" exists already. JOIN it, or CREATE another name.`,
     );
-  await deps.groups.putMembership(me, frame.groupId, now);
+  await logMembership(deps, context, 'member-joined', me, group, []);
   return { groupId: frame.groupId, created: true, epoch: 0, memberCount: 1 };
 }
 
@@ -87,11 +123,10 @@ export async function joinGroup(
 ): Promise<JoinReply> {
   const me = (await requireUser(deps, context)).userId;
   await assertWithinRate(deps, 'join', me, deps.now());
-  const now = deps.now();
-  if (await deps.groups.create(frame.groupId, me, now)) {
-    await deps.groups.putMembership(me, frame.groupId, now);
-    const group = await requireGroup(deps, frame.groupId);
-    return { ...(await membersReply(deps, group)), created: true, joined: true };
+  const created = await deps.groups.create(frame.groupId, me, deps.now());
+  if (created) {
+    await logMembership(deps, context, 'member-joined', me, created, []);
+    return { ...(await membersReply(deps, created)), created: true, joined: true };
   }
   const result = await deps.groups.addMember(frame.groupId, me, deps.limits.groupMemberCap);
   switch (result.outcome) {
@@ -104,24 +139,14 @@ export async function joinGroup(
         `Group "${frame.groupId}" is full (${deps.limits.groupMemberCap} members). Ask a member to make room, or join another group.`,
       );
     case 'already-member':
-      // Idempotent: repair the index in case a first attempt stopped before writing it.
-      await deps.groups.putMembership(me, frame.groupId, now);
+      // Idempotent: repair the row in case a first attempt stopped before writing it (its
+      // position is lost with that attempt, so the member reads on from the log's head).
+      await deps.groups.repairMembership(me, frame.groupId, result.group.logSeq + 1, deps.now());
       return { ...(await membersReply(deps, result.group)), created: false, joined: false };
     case 'joined': {
-      await deps.groups.putMembership(me, frame.groupId, now);
       const group = result.group;
-      await notifyMembers(
-        deps,
-        context,
-        group.memberIds.filter((userId) => userId !== me),
-        {
-          type: 'member-joined',
-          groupId: group.groupId,
-          userId: me,
-          memberCount: group.memberCount,
-          epoch: group.epoch,
-        },
-      );
+      const others = group.memberIds.filter((userId) => userId !== me);
+      await logMembership(deps, context, 'member-joined', me, group, others);
       return { ...(await membersReply(deps, group)), created: false, joined: true };
     }
   }
@@ -132,18 +157,14 @@ export async function leaveGroup(deps: ServerDeps, frame: LeaveFrame, context: R
   const result = await deps.groups.removeMember(frame.groupId, me);
   if (result.outcome === 'missing')
     throw new ProtocolError('NOT_FOUND', `There is no group named "${frame.groupId}".`);
-  // Left now, or earlier (a retry): either way the index row goes.
-  await deps.groups.deleteMembership(me, frame.groupId);
-  if (result.outcome !== 'left')
+  if (result.outcome !== 'left') {
+    // Left earlier (a retry): make sure the row says so; where the leave was is lost with the
+    // attempt that did not write it, so nothing more of the log is read.
+    await deps.groups.markLeftUnknown(me, frame.groupId, deps.now());
     return { groupId: frame.groupId, left: false, memberCount: result.group.memberCount };
+  }
   const { group } = result;
-  const notified = await notifyMembers(deps, context, group.memberIds, {
-    type: 'member-left',
-    groupId: group.groupId,
-    userId: me,
-    memberCount: group.memberCount,
-    epoch: group.epoch,
-  });
+  const notified = await logMembership(deps, context, 'member-left', me, group, group.memberIds);
   return { groupId: group.groupId, left: true, memberCount: group.memberCount, notified };
 }
 

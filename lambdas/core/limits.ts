@@ -14,7 +14,7 @@ const DAY = 24 * HOUR;
 const GIB = 1024 * 1024 * 1024;
 
 /** Actions with a fixed one-minute window per user. */
-export type RatedAction = 'send' | 'create' | 'join' | 'upload' | 'invite' | 'block';
+export type RatedAction = 'send' | 'create' | 'join' | 'upload' | 'invite' | 'block' | 'keyShares';
 
 export interface ServerLimits {
   /** Sign-ups per source address (IPv6 grouped by /64) in a fixed hour. */
@@ -53,7 +53,9 @@ export const PRODUCTION_LIMITS: ServerLimits = {
   signinBaseDelayMs: SECOND,
   signinMaxDelayMs: 15 * MINUTE,
   signinWindowMs: HOUR,
-  perMinute: { send: 120, create: 10, join: 30, upload: 30, invite: 5, block: 30 },
+  // Key-shares count one each (a replayed `sharekey` frame counts again): four full epochs of a
+  // 256-member group a minute.
+  perMinute: { send: 120, create: 10, join: 30, upload: 30, invite: 5, block: 30, keyShares: 1024 },
   uploadBytesPerDay: 10 * GIB,
   // The most members a signed statement can name (the group protocol's own bound).
   groupMemberCap: MAX_GROUP_MEMBERS,

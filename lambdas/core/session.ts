@@ -1,24 +1,27 @@
-/** Binding a connection to a user, and the catch-up a device gets when it binds. */
+/** Binding a connection to a user and device, the caps on connections, and the first page. */
 import { createHash, randomBytes } from 'node:crypto';
-import { SESSION_TOKEN_BYTES } from '../../protocol/commands';
+import { SESSION_TOKEN_BYTES, type SessionReply } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import { WS_LIMITS } from '../../protocol/limits';
 import type { RouteContext } from '../runtime/route';
 import type { ServerDeps } from '../runtime/deps';
-import type { Connection } from '../stores/ports';
+import { log } from '../runtime/log';
+import type { Connection, MailboxConnection } from '../stores/ports';
+import { servePage } from './catch-up';
 import { issueDeviceCredential } from './device-credentials';
-import { inboxEvent } from './inbox-events';
 import type { ServerLimits } from './limits';
 
-/** Items pushed per catch-up page; the device's `ack` pulls the next page. */
-export const CATCH_UP_PAGE = 100;
+/**
+ * Live connections per user: binding one more closes the oldest. Each device has at most one (its
+ * new connection closes the old), so one stolen or buggy token cannot make every delivery to its
+ * user cost a thousand pushes.
+ */
+export const USER_CONNECTION_CAP = 10;
 
 export const hashToken = (token: string): string =>
   createHash('sha256').update(token).digest('hex');
 
 export const newSessionToken = (): string => randomBytes(SESSION_TOKEN_BYTES).toString('base64url');
-
-export { toMessageEvent } from './inbox-events';
 
 /** The user of this connection, or UNAUTHENTICATED: every route but signup/signin/resume needs one. */
 export async function requireUser(deps: ServerDeps, context: RouteContext): Promise<Connection> {
@@ -31,40 +34,66 @@ export async function requireUser(deps: ServerDeps, context: RouteContext): Prom
   return connection;
 }
 
+/** A connection that is gone (closed, or answered 410): out of its user's mailbox, and unbound. */
+export async function forgetConnection(
+  deps: ServerDeps,
+  userId: string,
+  connectionId: string,
+): Promise<void> {
+  await Promise.all([
+    deps.mailboxes.removeConnections(userId, [connectionId]),
+    deps.connections.remove(connectionId),
+  ]);
+}
+
+/** `$disconnect`: a bound connection leaves its user's mailbox; an unbound one has nothing to forget. */
+export async function connectionClosed(deps: ServerDeps, connectionId: string): Promise<void> {
+  const connection = await deps.connections.get(connectionId, deps.now());
+  if (connection) await forgetConnection(deps, connection.userId, connectionId);
+}
+
 /**
- * Pushes the next page of this device's inbox after `cursor`, in order; returns how many were
- * pushed. A page of skipped numbers only (nothing for the device to ack) is read past.
+ * The connections binding `mine` makes surplus: the device's older ones, the user's oldest beyond
+ * the cap, and expired ones still listed.
  */
-export async function pushInboxPage(
+export function surplusConnections(
+  listed: readonly MailboxConnection[],
+  mine: MailboxConnection,
+  now: number,
+): MailboxConnection[] {
+  const others = listed.filter((c) => c.connectionId !== mine.connectionId);
+  const expired = others.filter((c) => c.expiresAt <= now);
+  const live = others.filter((c) => c.expiresAt > now);
+  const sameDevice = live.filter((c) => c.deviceId === mine.deviceId);
+  const newestFirst = live
+    .filter((c) => c.deviceId !== mine.deviceId)
+    .sort((a, b) => b.connectedAt - a.connectedAt);
+  return [...expired, ...sameDevice, ...newestFirst.slice(USER_CONNECTION_CAP - 1)];
+}
+
+/** Closes surplus connections; the close never fails the sign-in (their $disconnect cleans up too). */
+async function closeConnections(
   deps: ServerDeps,
   context: RouteContext,
   userId: string,
-  cursor: number,
-): Promise<number> {
-  for (let after = cursor; ;) {
-    const items = await deps.inbox.after(userId, after, CATCH_UP_PAGE, deps.now());
-    let pushed = 0;
-    for (const item of items) {
-      // A group message's item is a pointer: inboxEvent reads its body (stored once).
-      const event = await inboxEvent(deps, item);
-      if (event) {
-        await context.push(event);
-        pushed++;
-      }
-    }
-    if (pushed > 0 || items.length < CATCH_UP_PAGE) return pushed;
-    after = items.at(-1)!.seq;
+  surplus: readonly MailboxConnection[],
+): Promise<void> {
+  if (surplus.length === 0) return;
+  const ids = surplus.map((c) => c.connectionId);
+  try {
+    await deps.mailboxes.removeConnections(userId, ids);
+    await Promise.all(
+      ids.map(async (id) => {
+        await deps.connections.remove(id);
+        await context.close(id);
+      }),
+    );
+  } catch (error) {
+    log.warn('closing surplus connections failed', {
+      requestId: context.requestId,
+      error: (error as Error).name,
+    });
   }
-}
-
-export interface BoundSession {
-  userId: string;
-  deviceId: string;
-  token: string;
-  expiresAt: number;
-  pending: number;
-  /** After signup and signin: the device's new credential (lambdas/core/device-credentials.ts). */
-  deviceCredential?: string;
 }
 
 export const sessionEnded = () =>
@@ -78,7 +107,9 @@ export const sessionExpiry = (limits: ServerLimits, issuedAt: number, now: numbe
   Math.min(now + limits.sessionIdleMs, issuedAt + limits.sessionMaxMs);
 
 /**
- * Binds the connection to (user, device) and pushes the first page of what the device missed.
+ * Binds the connection to (user, device): first into the user's mailbox, so that a delivery that
+ * looks it up from now on pushes to it, then the connection's row, which makes it bound. Closes
+ * what the caps make surplus, and answers the first page of what the device has not acknowledged.
  * `stillValid`, checked after the bind, refuses a session that was ended meanwhile: whoever ended
  * it either saw this connection bound (and closed it) or ended it before this check.
  */
@@ -87,29 +118,34 @@ export async function bindConnection(
   context: RouteContext,
   session: { userId: string; deviceId: string; token: string; expiresAt: number },
   stillValid?: () => Promise<boolean>,
-): Promise<BoundSession> {
+): Promise<SessionReply> {
   const now = deps.now();
-  await deps.connections.bind({
+  const mine = {
     connectionId: context.connectionId,
-    userId: session.userId,
     deviceId: session.deviceId,
-    tokenHash: hashToken(session.token),
     connectedAt: now,
     expiresAt: now + WS_LIMITS.maxConnectionMs,
+  };
+  const listed = await deps.mailboxes.addConnection(session.userId, mine);
+  await deps.connections.bind({
+    ...mine,
+    userId: session.userId,
+    tokenHash: hashToken(session.token),
   });
   if (stillValid && !(await stillValid())) {
-    await deps.connections.remove(context.connectionId);
+    await forgetConnection(deps, session.userId, context.connectionId);
     throw sessionEnded();
   }
-  const cursor = await deps.counters.getCursor(session.userId, session.deviceId);
-  const pending = await deps.inbox.countAfter(session.userId, cursor, now);
-  await pushInboxPage(deps, context, session.userId, cursor);
+  const [served] = await Promise.all([
+    servePage(deps, session, context.connectionId),
+    closeConnections(deps, context, session.userId, surplusConnections(listed, mine, now)),
+  ]);
   return {
     userId: session.userId,
     deviceId: session.deviceId,
     token: session.token,
     expiresAt: session.expiresAt,
-    pending,
+    page: served.page,
   };
 }
 
@@ -123,7 +159,7 @@ export async function openSession(
   userId: string,
   deviceId: string,
   stillValid?: () => Promise<boolean>,
-): Promise<BoundSession> {
+): Promise<SessionReply> {
   const now = deps.now();
   const deviceCredential = await issueDeviceCredential(deps, userId, deviceId, now);
   const token = newSessionToken();

@@ -18,16 +18,18 @@ export async function assertWithinRate(
   action: RatedAction,
   userId: string,
   now: number,
+  amount = 1,
 ): Promise<void> {
   const minute = Math.floor(now / MINUTE_MS);
   const { count } = await deps.counters.increment(
     `rate#${action}#${userId}#${minute}`,
     (minute + 2) * MINUTE_MS,
+    amount,
   );
   if (count > deps.limits.perMinute[action]) {
     throw new ProtocolError(
       'RATE_LIMITED',
-      `Too many ${action} requests. Wait a minute, then try again.`,
+      `Too many ${action === 'keyShares' ? 'key-shares' : `${action} requests`}. Wait a minute, then try again.`,
     );
   }
 }

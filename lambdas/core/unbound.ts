@@ -11,7 +11,8 @@ export async function closeIfUnbound(
   connectionId: string,
   close: (connectionId: string) => Promise<void>,
 ): Promise<boolean> {
-  if (await deps.connections.get(connectionId, deps.now())) return false;
+  // Past the cache: this container may have seen it bound before another one unbound it.
+  if (await deps.connections.getFresh(connectionId, deps.now())) return false;
   await close(connectionId);
   return true;
 }

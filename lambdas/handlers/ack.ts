@@ -1,4 +1,4 @@
-import { AckFrame } from '../../protocol/commands';
+import { AckFrame } from '../../protocol/catch-up';
 import { ack } from '../core/ack';
 import { commandHandler } from '../runtime/command-handler';
 

@@ -1,8 +1,9 @@
+import { connectionClosed } from '../core/session';
 import { serverDeps } from '../runtime/deps';
 import type { WebSocketHandler } from '../runtime/route';
 
-/** The connection is gone: forget it, so nothing is pushed to it again. */
+/** The connection is gone: out of its user's mailbox and unbound, so nothing is pushed to it again. */
 export const handler: WebSocketHandler = async (event, context) => {
-  await serverDeps(context).connections.remove(event.requestContext.connectionId);
+  await connectionClosed(serverDeps(context), event.requestContext.connectionId);
   return { statusCode: 200 };
 };

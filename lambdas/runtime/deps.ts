@@ -2,16 +2,18 @@
  * The stores a handler's core works with, built on first use (cold start) from the environment.
  * Lazy, so a Lambda only needs the table names of the stores its route really touches.
  */
+import { CachedConnectionStore } from '../stores/cached-connections';
 import { DynamoConnectionStore } from '../stores/dynamo-connections';
 import { DynamoCounterStore } from '../stores/dynamo-counters';
+import { DynamoDeviceCursorStore } from '../stores/dynamo-device-cursors';
 import { DynamoInboxStore } from '../stores/dynamo-inbox';
+import { DynamoMailboxStore } from '../stores/dynamo-mailboxes';
 import { DynamoSessionStore } from '../stores/dynamo-sessions';
 import { DynamoDeviceStore } from '../stores/dynamo-devices';
 import { DynamoUserStore } from '../stores/dynamo-users';
 import { DynamoGroupStore } from '../stores/dynamo-groups';
-import { DynamoGroupMessageStore } from '../stores/dynamo-group-messages';
-import { DynamoGroupInboxStore } from '../stores/dynamo-group-inbox';
-import type { GroupInboxStore, GroupMessageStore, GroupStore } from '../stores/group-ports';
+import { DynamoGroupLogStore } from '../stores/dynamo-group-log';
+import type { GroupLogStore, GroupStore } from '../stores/group-ports';
 import type { BlobObjectStore, BlobStore } from '../stores/blob-ports';
 import { DynamoBlobStore } from '../stores/dynamo-blobs';
 import { S3BlobObjectStore } from '../stores/s3-blobs';
@@ -19,7 +21,9 @@ import type {
   ConnectionStore,
   CounterStore,
   DeviceStore,
+  DeviceCursorStore,
   InboxStore,
+  MailboxStore,
   SessionStore,
   UserStore,
 } from '../stores/ports';
@@ -34,11 +38,12 @@ export interface ServerDeps {
   readonly sessions: SessionStore;
   readonly devices: DeviceStore;
   readonly connections: ConnectionStore;
+  readonly mailboxes: MailboxStore;
   readonly inbox: InboxStore;
   readonly counters: CounterStore;
+  readonly deviceCursors: DeviceCursorStore;
   readonly groups: GroupStore;
-  readonly groupMessages: GroupMessageStore;
-  readonly groupInbox: GroupInboxStore;
+  readonly groupLog: GroupLogStore;
   readonly blobs: BlobStore;
   readonly blobObjects: BlobObjectStore;
   /** The production limits in AWS; the local stack's own configuration locally. */
@@ -91,21 +96,38 @@ class EnvironmentDeps implements ServerDeps {
   }
   get connections() {
     const table = this.table('connections');
+    // Cached per container: a bound connection's user and device never change.
     return this.once(
       `connections:${table}`,
-      () => new DynamoConnectionStore(this.clients.dynamoLowLevel, table),
+      () =>
+        new CachedConnectionStore(new DynamoConnectionStore(this.clients.dynamoLowLevel, table)),
+    );
+  }
+  get mailboxes() {
+    const table = this.table('mailboxes');
+    return this.once(
+      `mailboxes:${table}`,
+      () =>
+        new DynamoMailboxStore(this.clients.dynamoLowLevel, table, () => this.table('counters')),
     );
   }
   get inbox() {
     const [inbox, counters] = [this.table('inbox'), this.table('counters')];
     return this.once(
       `inbox:${inbox}`,
-      () => new DynamoInboxStore(this.clients.dynamo, this.clients.dynamoLowLevel, inbox, counters),
+      () => new DynamoInboxStore(this.clients.dynamoLowLevel, inbox, counters),
     );
   }
   get counters() {
     const table = this.table('counters');
     return this.once(`counters:${table}`, () => new DynamoCounterStore(this.clients.dynamo, table));
+  }
+  get deviceCursors() {
+    const table = this.table('counters');
+    return this.once(
+      `deviceCursors:${table}`,
+      () => new DynamoDeviceCursorStore(this.clients.dynamoLowLevel, table),
+    );
   }
   get blobs() {
     const table = this.table('blobs');
@@ -128,18 +150,11 @@ class EnvironmentDeps implements ServerDeps {
       () => new DynamoGroupStore(this.clients.dynamo, (table) => this.table(table)),
     );
   }
-  get groupMessages() {
-    const table = this.table('groupKeys');
+  get groupLog() {
+    const log = this.table('groupLog');
     return this.once(
-      `groupMessages:${table}`,
-      () => new DynamoGroupMessageStore(this.clients.dynamo, table),
-    );
-  }
-  get groupInbox() {
-    const [inbox, counters] = [this.table('inbox'), this.table('counters')];
-    return this.once(
-      `groupInbox:${inbox}`,
-      () => new DynamoGroupInboxStore(this.clients.dynamoLowLevel, inbox, counters),
+      `groupLog:${log}`,
+      () => new DynamoGroupLogStore(this.clients.dynamoLowLevel, log, () => this.table('counters')),
     );
   }
   deviceCredentialKey() {

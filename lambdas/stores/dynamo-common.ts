@@ -2,10 +2,12 @@
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
-  UpdateItemCommand,
+  GetItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 
 export const toTtl = (epochMs: number): number => Math.ceil(epochMs / 1000);
@@ -32,6 +34,23 @@ export async function conditionHolds(write: Promise<unknown>): Promise<boolean> 
   }
 }
 
+/** Whether an item exists at `key` (a consistent read of one key attribute, low-level client). */
+export async function itemExists(
+  db: DynamoDBClient,
+  table: string,
+  key: Record<string, AttributeValue>,
+): Promise<boolean> {
+  const { Item } = await db.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: key,
+      ConsistentRead: true,
+      ProjectionExpression: Object.keys(key)[0],
+    }),
+  );
+  return Item !== undefined;
+}
+
 /** DynamoDB's limit of keys per BatchGetItem call. */
 const BATCH_GET_MAX_KEYS = 100;
 
@@ -53,6 +72,36 @@ export async function readInBatches<K>(
       pending = await read(pending);
     }
   }
+}
+
+/**
+ * Every item of `table` with one of these keys, through the DocumentClient: BatchGetItem with
+ * consistent reads, 100 keys a call, unprocessed keys retried (readInBatches). Missing items are
+ * left out; the order is DynamoDB's.
+ */
+export async function batchGetDocuments(
+  db: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, unknown>[],
+  projection?: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  await readInBatches<Record<string, unknown>>(keys, async (batch) => {
+    const { Responses, UnprocessedKeys } = await db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [table]: {
+            Keys: batch,
+            ConsistentRead: true,
+            ...(projection && { ProjectionExpression: projection }),
+          },
+        },
+      }),
+    );
+    items.push(...(Responses?.[table] ?? []));
+    return UnprocessedKeys?.[table]?.Keys ?? [];
+  });
+  return items;
 }
 
 /** DynamoDB's limit of items per BatchWriteItem call. */
@@ -91,23 +140,4 @@ export async function batchPut(
       pending = UnprocessedItems?.[table] ?? [];
     }
   }
-}
-
-/** The next number of a user's inbox sequence: an atomic counter per user in the counters table. */
-export async function nextInboxSeq(
-  db: DynamoDBClient,
-  countersTable: string,
-  userId: string,
-): Promise<number> {
-  const { Attributes } = await db.send(
-    new UpdateItemCommand({
-      TableName: countersTable,
-      Key: { key: { S: `seq#${userId}` } },
-      UpdateExpression: 'ADD #count :one',
-      ExpressionAttributeNames: { '#count': 'count' },
-      ExpressionAttributeValues: { ':one': { N: '1' } },
-      ReturnValues: 'UPDATED_NEW',
-    }),
-  );
-  return Number(Attributes!.count!.N);
 }

@@ -1,22 +1,18 @@
 /**
- * Connections: one item per WebSocket connection, found per user through the user index. Every
- * frame reads its connection and every delivery queries its recipient's, so this store runs on
- * the low-level client with its middleware cached (lambdas/runtime/aws.ts dynamoLowLevel).
+ * Connections: one item per WebSocket connection, the mark that it is bound. Deliveries find a
+ * user's connections in its mailbox (dynamo-mailboxes.ts); the `byUser` index stays only as a
+ * repair path. Every frame may read its connection, so this store runs on the low-level client
+ * with its middleware cached (lambdas/runtime/aws.ts dynamoLowLevel).
  */
 import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
-  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLES } from '../../infra/resources';
 import { fromTtl, isLive, toAttributes, toTtl } from './dynamo-common';
 import type { Connection, ConnectionStore } from './ports';
-
-const BY_USER = TABLES.connections.globalIndexes[0].indexName;
 
 const fromItem = (item: Record<string, unknown>): Connection => ({
   ...(item as unknown as Connection),
@@ -50,29 +46,14 @@ export class DynamoConnectionStore implements ConnectionStore {
     return item && isLive(item, now) ? fromItem(item) : undefined;
   }
 
+  /** Always a read here: only ./cached-connections.ts keeps a cache. */
+  getFresh(connectionId: string, now: number): Promise<Connection | undefined> {
+    return this.get(connectionId, now);
+  }
+
   async remove(connectionId: string): Promise<void> {
     await this.db.send(
       new DeleteItemCommand({ TableName: this.table, Key: { connectionId: { S: connectionId } } }),
     );
-  }
-
-  async listForUser(userId: string, now: number): Promise<Connection[]> {
-    const connections: Connection[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: BY_USER,
-          KeyConditionExpression: 'userId = :u',
-          ExpressionAttributeValues: { ':u': { S: userId } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of (page.Items ?? []).map((attributes) => unmarshall(attributes)))
-        if (isLive(item, now)) connections.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return connections;
   }
 }

@@ -1,12 +1,11 @@
 /**
- * Groups in DynamoDB. The group item holds the member set, its count and the current epoch, and
- * every change to them is one conditional update, so the count cannot drift and an epoch is
- * claimed exactly once. The `members` table is the per-user index behind "my groups"; the
- * `groupKeys` table holds epoch records, key-shares and group message bodies (stored once).
+ * Groups in DynamoDB. The group item holds the member set, its count, the current epoch and the
+ * counter of the group's log, and every change to them is one conditional update, so the count
+ * cannot drift, an epoch is claimed exactly once, and each log number goes to one entry. The
+ * `members` table holds each user's membership rows (its place in the log; behind "my groups");
+ * the `groupKeys` table holds epoch records and key-shares.
  */
 import {
-  BatchGetCommand,
-  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -17,7 +16,7 @@ import {
 import { ProtocolError } from '../../protocol/errors';
 import { checkGroupName, normalizeGroupName } from '../../protocol/groups';
 import { checkUsername, normalizeName } from '../../protocol/username';
-import { conditionHolds, isConditionFailure, readInBatches } from './dynamo-common';
+import { batchGetDocuments, conditionHolds, isConditionFailure } from './dynamo-common';
 import { getKeysItem, putNewKeysItem, strip } from './dynamo-group-keys-table';
 import type {
   ClaimOutcome,
@@ -27,7 +26,10 @@ import type {
   JoinOutcome,
   KeyShareRecord,
   LeaveOutcome,
+  LogHead,
+  Membership,
   Page,
+  SeqOutcome,
 } from './group-ports';
 
 const EPOCH_DIGITS = 10;
@@ -48,8 +50,13 @@ function fromItem(item: Record<string, unknown>): GroupRecord {
     epochBy: item.epochBy as string | undefined,
     epochStatementHash: item.epochStatementHash as string | undefined,
     epochMembers: (item.epochMembers as string[] | undefined) ?? [],
+    logSeq: (item.logSeq as number | undefined) ?? 0,
+    epochLogSeq: item.epochLogSeq as number | undefined,
   };
 }
+
+/** Takes the next log number in an update expression (groups from before logs have no counter). */
+const NEXT_LOG_SEQ = 'logSeq = if_not_exists(logSeq, :zero) + :one';
 
 const encodeCursor = (key: Record<string, unknown>) =>
   Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -106,25 +113,28 @@ export class DynamoGroupStore implements GroupStore {
     return this.tableOf('groupKeys');
   }
 
-  async create(groupId: string, creator: string, now: number): Promise<boolean> {
-    return conditionHolds(
+  async create(groupId: string, creator: string, now: number): Promise<GroupRecord | undefined> {
+    const item = {
+      groupId,
+      createdBy: creator,
+      createdAt: now,
+      memberIds: new Set([creator]),
+      memberCount: 1,
+      rosterVersion: 1,
+      epoch: 0,
+      epochMembers: [],
+      logSeq: 1, // the creator's join
+    };
+    const created = await conditionHolds(
       this.db.send(
         new PutCommand({
           TableName: this.groupsTable,
-          Item: {
-            groupId,
-            createdBy: creator,
-            createdAt: now,
-            memberIds: new Set([creator]),
-            memberCount: 1,
-            rosterVersion: 1,
-            epoch: 0,
-            epochMembers: [],
-          },
+          Item: item,
           ConditionExpression: 'attribute_not_exists(groupId)',
         }),
       ),
     );
+    return created ? fromItem(item) : undefined;
   }
 
   async get(groupId: string): Promise<GroupRecord | undefined> {
@@ -141,13 +151,14 @@ export class DynamoGroupStore implements GroupStore {
           new UpdateCommand({
             TableName: this.groupsTable,
             Key: { groupId },
-            UpdateExpression: 'ADD memberIds :m, memberCount :one, rosterVersion :one',
+            UpdateExpression: `ADD memberIds :m, memberCount :one, rosterVersion :one SET ${NEXT_LOG_SEQ}`,
             ConditionExpression:
               'attribute_exists(groupId) AND NOT contains(memberIds, :id) AND memberCount < :cap',
             ExpressionAttributeValues: {
               ':m': new Set([userId]),
               ':id': userId,
               ':one': 1,
+              ':zero': 0,
               ':cap': cap,
             },
             ReturnValues: 'ALL_NEW',
@@ -171,12 +182,13 @@ export class DynamoGroupStore implements GroupStore {
         new UpdateCommand({
           TableName: this.groupsTable,
           Key: { groupId },
-          UpdateExpression: 'DELETE memberIds :m ADD memberCount :minusOne, rosterVersion :one',
+          UpdateExpression: `DELETE memberIds :m ADD memberCount :minusOne, rosterVersion :one SET ${NEXT_LOG_SEQ}`,
           ConditionExpression: 'contains(memberIds, :id)',
           ExpressionAttributeValues: {
             ':m': new Set([userId]),
             ':id': userId,
             ':one': 1,
+            ':zero': 0,
             ':minusOne': -1,
           },
           ReturnValues: 'ALL_NEW',
@@ -190,15 +202,114 @@ export class DynamoGroupStore implements GroupStore {
     }
   }
 
-  async putMembership(userId: string, groupId: string, now: number): Promise<void> {
+  async takeMessageSeq(groupId: string, from: string, epoch: number): Promise<SeqOutcome> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.groupsTable,
+          Key: { groupId },
+          UpdateExpression: `SET ${NEXT_LOG_SEQ}`,
+          ConditionExpression: 'contains(memberIds, :from) AND epoch = :epoch',
+          ExpressionAttributeValues: { ':from': from, ':epoch': epoch, ':zero': 0, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const group = fromItem(Attributes!);
+      return { outcome: 'taken', seq: group.logSeq, group };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { outcome: 'refused', group: await this.get(groupId) };
+    }
+  }
+
+  async putMembership(userId: string, groupId: string, joinSeq: number, now: number) {
     await this.db.send(
-      new PutCommand({ TableName: this.membersTable, Item: { userId, groupId, joinedAt: now } }),
+      new PutCommand({
+        TableName: this.membersTable,
+        Item: { userId, groupId, joinedAt: now, joinSeq },
+      }),
     );
   }
 
-  async deleteMembership(userId: string, groupId: string): Promise<void> {
+  async repairMembership(userId: string, groupId: string, joinSeq: number, now: number) {
+    await conditionHolds(
+      this.db.send(
+        new PutCommand({
+          TableName: this.membersTable,
+          Item: { userId, groupId, joinedAt: now, joinSeq },
+          ConditionExpression: 'attribute_not_exists(groupId) OR attribute_exists(leftSeq)',
+        }),
+      ),
+    );
+  }
+
+  async markLeft(userId: string, groupId: string, leftSeq: number, now: number) {
     await this.db.send(
-      new DeleteCommand({ TableName: this.membersTable, Key: { userId, groupId } }),
+      new UpdateCommand({
+        TableName: this.membersTable,
+        Key: { userId, groupId },
+        UpdateExpression:
+          'SET leftSeq = :left, leftAt = :now, joinSeq = if_not_exists(joinSeq, :zero)',
+        ExpressionAttributeValues: { ':left': leftSeq, ':now': now, ':zero': 0 },
+      }),
+    );
+  }
+
+  async markLeftUnknown(userId: string, groupId: string, now: number) {
+    await conditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.membersTable,
+          Key: { userId, groupId },
+          UpdateExpression: 'SET leftSeq = :none, leftAt = :now',
+          ConditionExpression: 'attribute_exists(groupId) AND attribute_not_exists(leftSeq)',
+          ExpressionAttributeValues: { ':none': 0, ':now': now },
+        }),
+      ),
+    );
+  }
+
+  async memberships(userId: string): Promise<Membership[]> {
+    const rows: Membership[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.membersTable,
+          KeyConditionExpression: 'userId = :u',
+          ExpressionAttributeValues: { ':u': userId },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? [])
+        rows.push({
+          groupId: item.groupId as string,
+          // Rows from before logs have no position: the whole log is theirs.
+          joinSeq: (item.joinSeq as number | undefined) ?? 0,
+          leftSeq: item.leftSeq as number | undefined,
+          leftAt: item.leftAt as number | undefined,
+        });
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return rows;
+  }
+
+  async logHeads(groupIds: readonly string[]): Promise<Map<string, LogHead>> {
+    const items = await batchGetDocuments(
+      this.db,
+      this.groupsTable,
+      groupIds.map((groupId) => ({ groupId })),
+      'groupId, logSeq, memberIds',
+    );
+    return new Map(
+      items.map((item) => [
+        item.groupId as string,
+        {
+          logSeq: (item.logSeq as number | undefined) ?? 0,
+          memberIds: [...((item.memberIds as Set<string> | undefined) ?? [])],
+        },
+      ]),
     );
   }
 
@@ -210,6 +321,8 @@ export class DynamoGroupStore implements GroupStore {
       new QueryCommand({
         TableName: this.membersTable,
         KeyConditionExpression: 'userId = :u',
+        // Left groups keep their row (the log position) but are not "mine".
+        FilterExpression: 'attribute_not_exists(leftSeq)',
         ExpressionAttributeValues: { ':u': userId },
         ConsistentRead: true,
         Limit: limit,
@@ -244,25 +357,15 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async counts(groupIds: readonly string[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    const keys = groupIds.map((groupId) => ({ groupId }));
-    await readInBatches<Record<string, unknown>>(keys, async (batch) => {
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.groupsTable]: {
-              Keys: batch,
-              ProjectionExpression: 'groupId, memberCount',
-              ConsistentRead: true,
-            },
-          },
-        }),
-      );
-      for (const item of Responses?.[this.groupsTable] ?? [])
-        counts.set(item.groupId as string, (item.memberCount as number | undefined) ?? 0);
-      return UnprocessedKeys?.[this.groupsTable]?.Keys ?? [];
-    });
-    return counts;
+    const items = await batchGetDocuments(
+      this.db,
+      this.groupsTable,
+      groupIds.map((groupId) => ({ groupId })),
+      'groupId, memberCount',
+    );
+    return new Map(
+      items.map((item) => [item.groupId as string, (item.memberCount as number | undefined) ?? 0]),
+    );
   }
 
   async claimEpoch(claim: {
@@ -279,8 +382,8 @@ export class DynamoGroupStore implements GroupStore {
         new UpdateCommand({
           TableName: this.groupsTable,
           Key: { groupId: claim.groupId },
-          UpdateExpression:
-            'SET epoch = :epoch, epochBy = :by, epochStatementHash = :hash, epochMembers = :members, epochAt = :now',
+          // The epoch's log entry takes the next log number: it is current from now on.
+          UpdateExpression: `SET epoch = :epoch, epochBy = :by, epochStatementHash = :hash, epochMembers = :members, epochAt = :now, ${NEXT_LOG_SEQ}, epochLogSeq = if_not_exists(logSeq, :zero) + :one`,
           ConditionExpression:
             'epoch = :previous AND rosterVersion = :roster AND contains(memberIds, :by)',
           ExpressionAttributeValues: {
@@ -292,6 +395,8 @@ export class DynamoGroupStore implements GroupStore {
             ':members': [...claim.members],
             ':roster': claim.rosterVersion,
             ':now': claim.now,
+            ':zero': 0,
+            ':one': 1,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -326,6 +431,25 @@ export class DynamoGroupStore implements GroupStore {
   ): Promise<KeyShareRecord | undefined> {
     const item = await getKeysItem(this.db, this.keysTable, groupId, shareKey(to, epoch));
     return item && (strip(item) as unknown as KeyShareRecord);
+  }
+
+  async keySharesOf(
+    to: string,
+    epochs: readonly { readonly groupId: string; readonly epoch: number }[],
+  ): Promise<Map<string, KeyShareRecord>> {
+    const keys = new Map(
+      epochs.map(({ groupId, epoch }) => [
+        `${groupId}#${epoch}`,
+        { groupId, sk: shareKey(to, epoch) },
+      ]),
+    );
+    const items = await batchGetDocuments(this.db, this.keysTable, [...keys.values()]);
+    return new Map(
+      items.map((item) => {
+        const share = strip(item) as unknown as KeyShareRecord;
+        return [`${share.groupId}#${share.epoch}`, share];
+      }),
+    );
   }
 
   async keySharesFor(

@@ -5,7 +5,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { PublicBundleWire } from '../../protocol/commands';
-import { conditionHolds } from './dynamo-common';
+import { batchGetDocuments, conditionHolds } from './dynamo-common';
 import type { BackupOutcome, PublishOutcome, UserRecord, UserStore } from './ports';
 
 export class DynamoUserStore implements UserStore {
@@ -34,6 +34,20 @@ export class DynamoUserStore implements UserStore {
     // The block list is a string set (absent when empty).
     const blocked = Item.blocked as Set<string> | undefined;
     return { ...(Item as UserRecord), blocked: blocked ? [...blocked].sort() : [] };
+  }
+
+  async bundlesOf(userIds: readonly string[]): Promise<Map<string, PublicBundleWire>> {
+    const items = await batchGetDocuments(
+      this.db,
+      this.table,
+      [...new Set(userIds)].map((userId) => ({ userId })),
+      'userId, bundle',
+    );
+    return new Map(
+      items
+        .filter((item) => item.bundle)
+        .map((item) => [item.userId as string, item.bundle as PublicBundleWire]),
+    );
   }
 
   async publishBundle(userId: string, bundle: PublicBundleWire): Promise<PublishOutcome> {

@@ -1,10 +1,10 @@
 /**
- * The group ports: the group item (membership, count and current epoch live together so they
- * cannot drift), the per-user membership index, epoch and key-share records, group message
- * bodies (stored once) and the inbox pointers of a fan-out. The DynamoDB adapters are
- * dynamo-groups.ts and dynamo-group-inbox.ts.
+ * The group ports: the group item (membership, count, current epoch and the log's counter live
+ * together so they cannot drift), the per-user membership rows (with each member's place in the
+ * log), epoch and key-share records, and the group's log (fan-out on read). The DynamoDB adapters
+ * are dynamo-groups.ts and dynamo-group-log.ts.
  */
-import type { NewInboxItem } from './ports';
+import type { Appended } from './ports';
 
 export interface GroupRecord {
   readonly groupId: string;
@@ -20,7 +20,30 @@ export interface GroupRecord {
   readonly epochBy?: string;
   readonly epochStatementHash?: string;
   readonly epochMembers: readonly string[];
+  /** The last number taken in the group's log (0 before any). */
+  readonly logSeq: number;
+  /** Where the current epoch's entry sits in the log (absent before the log existed). */
+  readonly epochLogSeq?: number;
 }
+
+/** A user's place in a group's log: it reads from `joinSeq` to `leftSeq` (or on, while a member). */
+export interface Membership {
+  readonly groupId: string;
+  readonly joinSeq: number;
+  readonly leftSeq?: number;
+  readonly leftAt?: number;
+}
+
+/** What a page needs of a group: how far its log goes, and who is a member now. */
+export interface LogHead {
+  readonly logSeq: number;
+  readonly memberIds: readonly string[];
+}
+
+export type SeqOutcome =
+  | { readonly outcome: 'taken'; readonly seq: number; readonly group: GroupRecord }
+  /** Not a member, or not the current epoch (or no such group). */
+  | { readonly outcome: 'refused'; readonly group: GroupRecord | undefined };
 
 export type JoinOutcome =
   | { readonly outcome: 'joined'; readonly group: GroupRecord }
@@ -57,20 +80,6 @@ export interface KeyShareRecord {
   readonly createdAt: number;
 }
 
-export interface GroupMessageBody {
-  readonly groupId: string;
-  readonly epoch: number;
-  readonly from: string;
-  readonly messageId: string;
-  readonly envelope: string;
-  readonly sentAt: number;
-  readonly expiresAt: number;
-  /** Each recipient's inbox sequence number, recorded once before any pointer is written. */
-  readonly seqs?: Readonly<Record<string, number>>;
-  /** When `seqs` was recorded or last moved (absent on bodies from before: counts as long ago). */
-  readonly seqsAt?: number;
-}
-
 export interface Page<T> {
   readonly items: T[];
   /** Opaque: pass back to get the next page; absent on the last one. */
@@ -78,18 +87,36 @@ export interface Page<T> {
 }
 
 export interface GroupStore {
-  /** Creates the group with its creator as the only member; false when the id is taken. */
-  create(groupId: string, creator: string, now: number): Promise<boolean>;
+  /** Creates the group with its creator as the only member (its join is log entry 1); undefined when the id is taken. */
+  create(groupId: string, creator: string, now: number): Promise<GroupRecord | undefined>;
   /** Consistent read. */
   get(groupId: string): Promise<GroupRecord | undefined>;
-  /** Adds a member under `NOT contains(memberIds, me) AND memberCount < cap`. */
+  /**
+   * Adds a member under `NOT contains(memberIds, me) AND memberCount < cap`, taking the log number
+   * of its join entry (the group's `logSeq` afterwards).
+   */
   addMember(groupId: string, userId: string, cap: number): Promise<JoinOutcome>;
-  /** Removes a member under `contains(memberIds, me)`. */
+  /** Removes a member under `contains(memberIds, me)`, taking the log number of its leave entry. */
   removeMember(groupId: string, userId: string): Promise<LeaveOutcome>;
-  /** The per-user membership index ("my groups"). */
-  putMembership(userId: string, groupId: string, now: number): Promise<void>;
-  deleteMembership(userId: string, groupId: string): Promise<void>;
+  /**
+   * Takes the log number of a message: one conditional update that also checks that `from` is a
+   * member and `epoch` is current, and answers the group as it is afterwards.
+   */
+  takeMessageSeq(groupId: string, from: string, epoch: number): Promise<SeqOutcome>;
+  /** The user's membership row: reads the log from `joinSeq` on (a join, or a join again after a leave). */
+  putMembership(userId: string, groupId: string, joinSeq: number, now: number): Promise<void>;
+  /** Writes the row only when it is missing or says left (a repeated join that finds the member in the group). */
+  repairMembership(userId: string, groupId: string, joinSeq: number, now: number): Promise<void>;
+  /** Marks the row left at `leftSeq`: the user reads the log up to that entry and no further. */
+  markLeft(userId: string, groupId: string, leftSeq: number, now: number): Promise<void>;
+  /** Marks a row that still says "member" left at an unknown place: nothing more is read. */
+  markLeftUnknown(userId: string, groupId: string, now: number): Promise<void>;
+  /** Every membership row of a user, left ones included. */
+  memberships(userId: string): Promise<Membership[]>;
+  /** The groups a user is a member of ("my groups"), left ones skipped. */
   listMine(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** Many groups' log heads and members (BatchGetItem); missing groups are left out. */
+  logHeads(groupIds: readonly string[]): Promise<Map<string, LogHead>>;
   /** Every group with its member count, a paginated Scan (the only Scan: LIST of all groups). */
   listAll(limit: number, cursor?: string): Promise<Page<{ groupId: string; memberCount: number }>>;
   /** Many groups' member counts (missing groups are left out). */
@@ -98,6 +125,7 @@ export interface GroupStore {
   /**
    * Makes `epoch` current, if the group is still at `epoch - 1` with roster `rosterVersion`
    * and `proposer` is a member; `members` (read with that roster version) become the epoch's.
+   * Takes the log number of the epoch's entry (`epochLogSeq`).
    */
   claimEpoch(claim: {
     groupId: string;
@@ -114,6 +142,11 @@ export interface GroupStore {
   /** Writes a key-share under `attribute_not_exists`; false when this member already has one for that epoch. */
   putKeyShare(share: KeyShareRecord): Promise<boolean>;
   getKeyShare(groupId: string, epoch: number, to: string): Promise<KeyShareRecord | undefined>;
+  /** A member's key-shares of several epochs (BatchGetItem), keyed `<groupId>#<epoch>`; missing ones are left out. */
+  keySharesOf(
+    to: string,
+    epochs: readonly { readonly groupId: string; readonly epoch: number }[],
+  ): Promise<Map<string, KeyShareRecord>>;
   /** A member's key-shares of a group with epoch > `after`, oldest first. */
   keySharesFor(
     groupId: string,
@@ -123,46 +156,59 @@ export interface GroupStore {
   ): Promise<KeyShareRecord[]>;
 }
 
-/** Group message bodies, stored once per (group, sender, message id) next to the group's keys. */
-export interface GroupMessageStore {
-  /** Stores a group message body once; false when (group, sender, message id) exists already. */
-  putMessage(body: GroupMessageBody): Promise<boolean>;
-  getMessage(
-    groupId: string,
-    from: string,
-    messageId: string,
-    now: number,
-  ): Promise<GroupMessageBody | undefined>;
-  /**
-   * Records the recipients' sequence numbers on the body, once: the first attempt to record wins
-   * and every attempt gets the winner's numbers back, so pointers are only ever written there.
-   */
-  recordSeqs(
-    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
-    seqs: Readonly<Record<string, number>>,
-    now: number,
-  ): Promise<Readonly<Record<string, number>>>;
-  /**
-   * Moves recipients to new numbers, each only if it is still at its `from` number (so of two
-   * attempts moving the same recipient, one wins); returns the numbers recorded afterwards.
-   */
-  moveSeqs(
-    body: Pick<GroupMessageBody, 'groupId' | 'from' | 'messageId'>,
-    moves: Readonly<Record<string, { readonly from: number; readonly to: number }>>,
-    now: number,
-  ): Promise<Readonly<Record<string, number>>>;
+/** An entry of a group's log, as a page reads it. */
+interface LogEntryBase {
+  readonly groupId: string;
+  readonly seq: number;
+  readonly messageId: string;
+  readonly sentAt: number;
+  /** When the entry was written, after its number was taken (lambdas/core/stream-walk.ts). */
+  readonly storedAt: number;
 }
+export interface MessageLogEntry extends LogEntryBase {
+  readonly kind: 'message';
+  readonly from: string;
+  readonly epoch: number;
+  readonly envelope: string;
+}
+/** An epoch became current: readers get it with their own key-share. */
+export interface EpochLogEntry extends LogEntryBase {
+  readonly kind: 'epoch';
+  readonly from: string;
+  readonly epoch: number;
+  readonly statement: string;
+}
+export interface MembershipLogEntry extends LogEntryBase {
+  readonly kind: 'member-joined' | 'member-left';
+  readonly userId: string;
+  readonly memberCount: number;
+  readonly epoch: number;
+}
+/** A number a retry took and did not use (claim and skip). */
+export interface SkippedLogEntry extends LogEntryBase {
+  readonly kind: 'skipped';
+}
+export type GroupLogEntry = MessageLogEntry | EpochLogEntry | MembershipLogEntry | SkippedLogEntry;
 
-/** Fan-out writes into the inbox: a sequence number per recipient, then batched item writes. */
-export interface GroupInboxStore {
-  /** The next sequence number of each recipient's inbox (an atomic counter each). */
-  allocateSeqs(recipients: readonly string[]): Promise<Record<string, number>>;
-  /** The recipients with no inbox item at their number. */
-  missingItems(seqs: Readonly<Record<string, number>>): Promise<string[]>;
-  /** Writes the same item (a pointer, or a skipped number) into each recipient's inbox at its number (idempotent puts). */
-  writePointers(
-    seqs: Readonly<Record<string, number>>,
-    item: NewInboxItem,
+type NewEntry<T> = T extends GroupLogEntry ? Omit<T, 'seq' | 'storedAt'> : never;
+export type NewLogEntry = NewEntry<GroupLogEntry>;
+export type NewMessageEntry = NewEntry<MessageLogEntry>;
+
+/** One log per group, numbered by the group item's counter; entries expire after the retention. */
+export interface GroupLogStore {
+  /**
+   * Writes a message at `seq` (just taken from the group item) unless (group, sender, message id)
+   * was taken before (claim and skip, lambdas/stores/claimed-append.ts).
+   */
+  appendMessage(seq: number, message: NewMessageEntry, now: number): Promise<Appended>;
+  /** Writes a notice, an epoch or a skipped number at `seq` unless an entry is there already (then false). */
+  putEntry(seq: number, entry: NewLogEntry, now: number): Promise<boolean>;
+  /** Entries with `after` < seq ≤ `until` (no upper bound when absent), ascending, at most `limit`. */
+  entries(
+    groupId: string,
+    after: number,
+    until: number | undefined,
+    limit: number,
     now: number,
-  ): Promise<void>;
+  ): Promise<{ items: GroupLogEntry[]; more: boolean }>;
 }

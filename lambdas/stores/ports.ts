@@ -27,6 +27,8 @@ export interface UserStore {
   /** False when the name is taken (conditional write). */
   create(user: UserRecord): Promise<boolean>;
   get(userId: string): Promise<UserRecord | undefined>;
+  /** Many users' published bundles (BatchGetItem, 100 keys a call); users without one are absent. */
+  bundlesOf(userIds: readonly string[]): Promise<Map<string, PublicBundleWire>>;
   /**
    * Stores the bundle unless its identity keys differ from the stored ones (never silently
    * replaced) or its signed prekey is not newer than the stored one (the same prekey again is
@@ -126,11 +128,38 @@ export interface Connection {
 }
 
 export interface ConnectionStore {
+  /** Writes the connection's row: from then on it counts as bound. */
   bind(connection: Connection): Promise<void>;
   get(connectionId: string, now: number): Promise<Connection | undefined>;
+  /**
+   * As `get`, but never from a container's cache (./cached-connections.ts): for the check that
+   * closes a connection unbound meanwhile, e.g. by `signout` in another container.
+   */
+  getFresh(connectionId: string, now: number): Promise<Connection | undefined>;
   remove(connectionId: string): Promise<void>;
-  /** Live connections of a user, through the user index (never a Scan). */
-  listForUser(userId: string, now: number): Promise<Connection[]>;
+}
+
+/** A live connection as a user's mailbox lists it. */
+export interface MailboxConnection {
+  readonly connectionId: string;
+  readonly deviceId: string;
+  readonly connectedAt: number;
+  readonly expiresAt: number;
+}
+
+/** One item per user: its live connections and its inbox counter. */
+export interface MailboxStore {
+  /** The new user's mailbox (at signup): no connections, the inbox counter at 0. */
+  create(userId: string): Promise<void>;
+  /** The mailbox of a user from before mailboxes existed, made on first use; no-op when it exists. */
+  ensure(userId: string): Promise<void>;
+  /** Records a connection; returns every connection listed afterwards (expired ones too), oldest first. */
+  addConnection(userId: string, connection: MailboxConnection): Promise<MailboxConnection[]>;
+  removeConnections(userId: string, connectionIds: readonly string[]): Promise<void>;
+  /** Live connections of many users (BatchGetItem, 100 keys a call); users without a mailbox are absent. */
+  connectionsOf(userIds: readonly string[], now: number): Promise<Map<string, MailboxConnection[]>>;
+  /** The user's next inbox number (an atomic counter); undefined when the user has no mailbox. */
+  takeInboxSeq(userId: string): Promise<number | undefined>;
 }
 
 interface InboxItemBase {
@@ -142,30 +171,16 @@ interface InboxItemBase {
   readonly expiresAt: number;
   /**
    * When the store wrote the item, taken after its number was allocated: it bounds when every
-   * lower number was allocated (lambdas/core/cursor.ts). Absent on items stored before it existed.
+   * lower number was allocated (lambdas/core/stream-walk.ts). Absent on items stored before it existed.
    */
   readonly storedAt?: number;
 }
 
-/** A 1:1 envelope. */
+/** A 1:1 envelope; `receiptAt` once a device of the recipient acknowledged it (receipt sent). */
 export interface DirectInboxItem extends InboxItemBase {
   readonly kind: 'message';
   readonly envelope: string;
-}
-
-/** A group message: a pointer to its body, stored once (lambdas/stores/group-ports.ts). */
-export interface GroupPointerItem extends InboxItemBase {
-  readonly kind: 'group-message';
-  readonly groupId: string;
-  readonly epoch: number;
-}
-
-/** A wrapped group key for this user; its epoch statement is resolved when pushed. */
-export interface KeyShareInboxItem extends InboxItemBase {
-  readonly kind: 'key-share';
-  readonly groupId: string;
-  readonly epoch: number;
-  readonly envelope: string;
+  readonly receiptAt?: number;
 }
 
 /** The server's word that `from`, the recipient, has received this user's message `ofMessageId`. */
@@ -182,29 +197,40 @@ export interface SkippedInboxItem extends InboxItemBase {
   readonly kind: 'skipped';
 }
 
-export type InboxItem =
-  DirectInboxItem | GroupPointerItem | KeyShareInboxItem | ReceiptInboxItem | SkippedInboxItem;
+/** Inbox items of kinds from before group logs (group pointers, key-shares) read as skipped. */
+export type InboxItem = DirectInboxItem | ReceiptInboxItem | SkippedInboxItem;
 
 type NewItem<T> = T extends InboxItem
-  ? Omit<T, 'seq' | 'userId' | 'expiresAt' | 'storedAt'>
+  ? Omit<T, 'seq' | 'userId' | 'expiresAt' | 'storedAt' | 'receiptAt'>
   : never;
 export type NewInboxItem = NewItem<InboxItem>;
 export type NewDirectInboxItem = NewItem<DirectInboxItem>;
 
+/** What appending a message to a stream (an inbox, a group's log) answers. */
+export interface Appended {
+  /** The number the message keeps. */
+  readonly seq: number;
+  /** True when its message id was taken before (a retry): nothing new was stored. */
+  readonly duplicate: boolean;
+  /** When it was sent: the time of the attempt that holds its claim. */
+  readonly sentAt: number;
+}
+
 export interface InboxStore {
   /**
-   * Appends with the next sequence number; a retry of the same message id from the same sender
-   * returns the first seq (two senders may use one message id: each gets its own item).
+   * Writes the item at `seq`, a number just taken from the user's mailbox, unless its message id
+   * was taken before (lambdas/stores/claimed-append.ts): answers the number the message keeps.
    */
-  append(
+  appendAt(userId: string, seq: number, item: NewInboxItem, now: number): Promise<Appended>;
+  /** Items with seq > `after`, ascending, at most `limit`; `more` when the read stopped at the limit. */
+  after(
     userId: string,
-    item: NewInboxItem,
+    after: number,
+    limit: number,
     now: number,
-  ): Promise<{ seq: number; duplicate: boolean }>;
-  /** Items with seq > `after`, ascending. */
-  after(userId: string, after: number, limit: number, now: number): Promise<InboxItem[]>;
-  /** How many items with seq > `after` are for the device (skipped numbers are not). */
-  countAfter(userId: string, after: number, now: number): Promise<number>;
+  ): Promise<{ items: InboxItem[]; more: boolean }>;
+  /** Marks a 1:1 message as receipted (conditional): false when a device did so before. */
+  markReceipted(userId: string, seq: number, now: number): Promise<boolean>;
   /**
    * Records a message dropped for a block, without a number or an item: true when this sender
    * already sent this message id (so a retry answers `duplicate` as an accepted one would).
@@ -225,8 +251,12 @@ export interface AttemptCounter {
 }
 
 export interface CounterStore {
-  /** Atomically adds one and returns the new count; the window starts at the first hit. */
-  increment(key: string, expiresAt: number): Promise<{ count: number; updatedAt: number }>;
+  /** Atomically adds `by` (default 1) and returns the new count; the window starts at the first hit. */
+  increment(
+    key: string,
+    expiresAt: number,
+    by?: number,
+  ): Promise<{ count: number; updatedAt: number }>;
   /**
    * Atomically adds `amount` unless the total would pass `max`; the window starts at the first
    * add. Returns whether it was added and the total (after adding, or as it stands when refused).
@@ -252,7 +282,21 @@ export interface CounterStore {
   ): Promise<boolean>;
   /** Gives back one reserved attempt (never below zero). */
   releaseAttempt(key: string): Promise<void>;
-  /** Device cursors: only ever move forward. */
-  getCursor(userId: string, deviceId: string): Promise<number>;
-  advanceCursor(userId: string, deviceId: string, seq: number): Promise<void>;
+}
+
+/** A device's place in each of its streams (protocol/catch-up.ts), kept in one item. */
+export interface DeviceCursors {
+  /** Everything up to each number is processed, per stream. */
+  readonly cursors: Readonly<Record<string, number>>;
+  /** The highest `through` put in a page for this device on connection `servedOn`, per stream. */
+  readonly served: Readonly<Record<string, number>>;
+  readonly servedOn?: string;
+  /** Bumped by every write: a write is made only over the version it read. */
+  readonly version: number;
+}
+
+export interface DeviceCursorStore {
+  get(userId: string, deviceId: string): Promise<DeviceCursors>;
+  /** Writes `next` if the stored version is still `next.version` (stored as version + 1); false when another write came first. */
+  save(userId: string, deviceId: string, next: DeviceCursors): Promise<boolean>;
 }

@@ -117,14 +117,17 @@ describe('sample events', () => {
     await deps.users.create({ userId: SAMPLE.other, authSalt: 'x', authHash: 'x', createdAt: 1 });
     await expectOk('block.json', { blocked: [SAMPLE.other] });
     await expectOk('send.json', { messageId: 'sample-message-1', duplicate: false });
-    await expectOk('ack.json', { cursor: expect.any(Number) });
+    await expectOk('ack.json', {
+      cursors: { inbox: expect.any(Number) },
+      page: expect.any(Object),
+    });
     await expectOk('create.json', { groupId: SAMPLE.groupId, created: true });
     await expectOk('join.json', { groupId: SAMPLE.groupId, joined: false });
 
-    expect(await deps.groups.addMember(SAMPLE.groupId, SAMPLE.other, 256)).toMatchObject({
-      outcome: 'joined',
-    });
-    await deps.groups.putMembership(SAMPLE.other, SAMPLE.groupId, Date.now());
+    const joined = await deps.groups.addMember(SAMPLE.groupId, SAMPLE.other, 256);
+    expect(joined).toMatchObject({ outcome: 'joined' });
+    const joinSeq = joined.outcome === 'joined' ? joined.group.logSeq : 0;
+    await deps.groups.putMembership(SAMPLE.other, SAMPLE.groupId, joinSeq, Date.now());
     await expectOk('members.json', { memberCount: 2 });
     await expectOk('list.json', { groups: [{ groupId: SAMPLE.groupId, memberCount: 2 }] });
     await expectOk('sharekey.json', { epoch: 1, stored: 1 });

@@ -144,7 +144,7 @@ const SAMPLE_FRAMES: Record<Exclude<CommandRoute, (typeof UNBOUND_ROUTES)[number
   block: { op: 'add', userId: 'alice' },
   keys: { op: 'fetch', userId: 'alice' },
   send: { to: 'alice', messageId: 'msg-00000001', envelope: 'AAAA' },
-  ack: { seq: 1 },
+  ack: { through: { inbox: 1 } },
   create: { groupId: 'room' },
   join: { groupId: 'room' },
   leave: { groupId: 'room' },

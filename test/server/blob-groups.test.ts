@@ -10,9 +10,15 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import { fakeEnvelope, goOffline, signupUser, type TestUser } from '../support/accounts';
+import {
+  fakeEnvelope,
+  goOffline,
+  resumeUser,
+  signupUser,
+  type TestUser,
+} from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import type { TestClient } from '../support/ws-client';
 
 let stack: LocalStack;
 let url: string;
@@ -127,13 +133,15 @@ describe('sendgroupfile', () => {
       code: 'FORBIDDEN',
     });
 
-    const back = await TestClient.connect(url);
-    expect(
-      await back.request('resume', { token: erin.token, deviceId: erin.deviceId }),
-    ).toMatchObject({ type: 'ok' });
-    expect(await back.waitFor(isGroupFile(id))).toMatchObject({ envelope, from: 'alice' });
-    expect((await downloadBytes(back, blobId)).equals(bytes)).toBe(true);
-    erin.client = back;
+    const back = await resumeUser(url, erin);
+    expect(back.page.events.find(isGroupFile(id))).toMatchObject({
+      envelope,
+      from: 'alice',
+      stream: `g:${GROUP}`,
+      seq: expect.any(Number),
+    });
+    expect((await downloadBytes(back.client, blobId)).equals(bytes)).toBe(true);
+    erin.client = back.client;
   });
 
   it('is idempotent per message id', async () => {

@@ -22,7 +22,13 @@ import {
   MAX_BLOB_PARTS,
   MAX_PART_URLS_PER_REPLY,
 } from '../../protocol/blobs';
-import { fakeEnvelope, goOffline, signupUser, type TestUser } from '../support/accounts';
+import {
+  fakeEnvelope,
+  goOffline,
+  resumeUser,
+  signupUser,
+  type TestUser,
+} from '../support/accounts';
 import { startTestStack } from '../support/local-stack';
 import { presignedParts } from '../support/sigv4';
 import { TestClient } from '../support/ws-client';
@@ -441,7 +447,7 @@ describe('sendfile and download', () => {
     });
     expect(sent).not.toHaveProperty('seq');
     const pushed = await bob.client.waitFor(isFileMessage('alice', id));
-    expect(pushed).toMatchObject({ envelope, seq: expect.any(Number) });
+    expect(pushed).toMatchObject({ envelope, stream: 'inbox' });
 
     expect((await downloadBytes(bob, blobId)).equals(bytes)).toBe(true);
     expect(await carol.client.request('download', { blobId })).toMatchObject({
@@ -455,7 +461,13 @@ describe('sendfile and download', () => {
     const blobId = await uploadBlob(alice, randomBytes(100));
     const id = messageId();
     const envelope = fakeEnvelope();
-    await alice.client.request('sendfile', { to: 'carol', messageId: id, blobId, envelope });
+    const first = await alice.client.request('sendfile', {
+      to: 'carol',
+      messageId: id,
+      blobId,
+      envelope,
+    });
+    expect(first).toMatchObject({ type: 'ok', duplicate: false });
     const retry = await alice.client.request('sendfile', {
       to: 'carol',
       messageId: id,
@@ -514,15 +526,11 @@ describe('sendfile and download', () => {
       await alice.client.request('sendfile', { to: 'erin', messageId: id, blobId, envelope }),
     ).toMatchObject({ type: 'ok', deliveredTo: 0 });
 
-    const back = await TestClient.connect(url);
-    expect(
-      await back.request('resume', { token: erin.token, deviceId: erin.deviceId }),
-    ).toMatchObject({
-      type: 'ok',
-      pending: 1,
-    });
-    expect(await back.waitFor(isFileMessage('alice', id))).toMatchObject({ envelope });
-    expect((await downloadBytes({ ...erin, client: back }, blobId)).equals(bytes)).toBe(true);
-    back.close();
+    const back = await resumeUser(url, erin);
+    expect(back.page.events).toEqual([expect.objectContaining({ messageId: id, envelope })]);
+    expect((await downloadBytes({ ...erin, client: back.client }, blobId)).equals(bytes)).toBe(
+      true,
+    );
+    back.client.close();
   });
 });

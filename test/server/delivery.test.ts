@@ -1,25 +1,26 @@
-/** 1:1 store-and-forward through the local gateway: inbox first, push, cursors per device, exactly once. */
+/** 1:1 store-and-forward through the local gateway: inbox first, push, pages and cursors per device. */
 import {
   PutCommand,
   GetCommand,
   QueryCommand,
+  UpdateCommand,
   DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { nextInboxSeq } from '../../lambdas/stores/dynamo-common';
 import {
   fakeEnvelope,
   goOffline,
+  resumeUser,
   signinDevice,
   signupUser,
   type TestUser,
 } from '../support/accounts';
+import { CatchUpClient, type WirePage } from '../support/catch-up';
 import { startTestStack } from '../support/local-stack';
 import { inboxItems } from '../support/tables';
-import { TestClient } from '../support/ws-client';
 
 let stack: LocalStack;
 let url: string;
@@ -43,6 +44,25 @@ let counter = 0;
 const messageId = () => `msg-${Date.now()}-${counter++}`;
 const isMessageFrom = (from: string, id?: string) => (m: Record<string, unknown>) =>
   m.type === 'message' && m.from === from && (id === undefined || m.messageId === id);
+/** Another handler has taken the user's next inbox number and is still writing its item. */
+async function takeInboxNumber(userId: string): Promise<number> {
+  const { Attributes } = await db().send(
+    new UpdateCommand({
+      TableName: localTableName('mailboxes'),
+      Key: { userId },
+      UpdateExpression: 'ADD seq :one',
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Attributes!.seq as number;
+}
+/** The inbox page of an ack that names only the inbox. */
+const ackInbox = async (user: TestUser, seq: number) => {
+  const reply = await user.client.request('ack', { through: { inbox: seq } });
+  expect(reply.type, JSON.stringify(reply)).toBe('ok');
+  return reply as { cursors: Record<string, number>; page: WirePage; receipts: number };
+};
 
 describe('send', () => {
   it('reaches an online recipient at once, with the sender the server authenticated', async () => {
@@ -50,10 +70,16 @@ describe('send', () => {
     const envelope = fakeEnvelope();
     const reply = await alice.client.request('send', { to: 'bob', messageId: id, envelope });
     expect(reply).toMatchObject({ type: 'ok', messageId: id, duplicate: false, deliveredTo: 1 });
-    // The recipient's sequence number would tell the sender how much its inbox holds.
-    expect(reply).not.toHaveProperty('seq');
+    expect(reply).not.toHaveProperty('seq'); // the recipient's numbering is none of the sender's business
     const pushed = await bob.client.waitFor(isMessageFrom('alice', id));
-    expect(pushed).toMatchObject({ envelope, seq: expect.any(Number) });
+    expect(pushed).toMatchObject({ envelope, stream: 'inbox' });
+    // Positions come only from pages: the push has none, the page that confirms it does.
+    expect(pushed).not.toHaveProperty('seq');
+    const { page } = await ackInbox(bob, 0);
+    expect(page.events.find((e) => e.messageId === id)).toMatchObject({
+      envelope,
+      seq: expect.any(Number),
+    });
   });
 
   it('works between four clients at once, in every direction', async () => {
@@ -76,12 +102,8 @@ describe('send', () => {
     const id = messageId();
     const envelope = fakeEnvelope();
     await alice.client.request('send', { to: 'carol', messageId: id, envelope });
-    const first = await carol.client.waitFor(isMessageFrom('alice', id));
     const retry = await alice.client.request('send', { to: 'carol', messageId: id, envelope });
     expect(retry).toMatchObject({ type: 'ok', duplicate: true });
-    expect(await carol.client.waitFor(isMessageFrom('alice', id))).toMatchObject({
-      seq: first.seq,
-    });
     const { Items } = await db().send(
       new QueryCommand({
         TableName: localTableName('inbox'),
@@ -93,10 +115,49 @@ describe('send', () => {
     const stored = Items!.filter((item) => item.messageId === id);
     expect(stored.map((item) => item.kind).sort()).toEqual(['message', 'skipped']);
     const skipped = stored.find((item) => item.kind === 'skipped')!;
+    const message = stored.find((item) => item.kind === 'message')!;
     expect(skipped).not.toHaveProperty('envelope');
-    expect(await carol.client.request('ack', { seq: skipped.seq })).toMatchObject({
-      cursor: skipped.seq,
-    });
+    expect(skipped.seq).toBeGreaterThan(message.seq);
+    // A page covers the skipped number without serving it; acking that page moves the cursor past it.
+    const { page } = await ackInbox(carol, 0);
+    expect(page.through.inbox).toBeGreaterThanOrEqual(skipped.seq);
+    expect(page.events.filter((e) => e.messageId === id)).toHaveLength(1);
+    expect((await ackInbox(carol, page.through.inbox!)).cursors.inbox).toBe(page.through.inbox);
+  });
+
+  it('answers a send over the rate limit RATE_LIMITED and stores nothing for it', async () => {
+    const hank = await signupUser(url, 'hank');
+    const burst = await signupUser(url, 'burst');
+    // Sends until the first refusal: 120 a minute, so within 241 even if the burst spans two
+    // minute windows.
+    let accepted = 0;
+    let refusal: Record<string, unknown> | undefined;
+    while (!refusal && accepted < 241) {
+      const reply = await burst.client.request('send', {
+        to: 'hank',
+        messageId: messageId(),
+        envelope: fakeEnvelope(40),
+      });
+      if (reply.type === 'ok') accepted++;
+      else refusal = reply;
+    }
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(accepted).toBeGreaterThanOrEqual(120);
+    // The refusal comes before a number is taken: the page covers every number at once.
+    const reader = new CatchUpClient(hank.client);
+    await reader.follow((await ackInbox(hank, 0)).page);
+    expect(reader.pages.every((page) => page.retryAfterMs === undefined)).toBe(true);
+    expect(reader.idsOf('message')).toHaveLength(accepted);
+    const { Items } = await db().send(
+      new QueryCommand({
+        TableName: localTableName('inbox'),
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': 'hank' },
+      }),
+    );
+    expect(Items!.filter((item) => item.kind === 'skipped')).toHaveLength(0);
+    expect(Items!).toHaveLength(accepted);
+    expect(reader.through.inbox).toBe(Items!.at(-1)!.seq);
   });
 
   it('delivers both messages when two senders use one message id for one recipient', async () => {
@@ -159,17 +220,26 @@ describe('send', () => {
     ).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
-  it('deletes a connection row that answers 410 and still delivers to the live one', async () => {
+  it('forgets a connection that answers 410 (mailbox entry and row) and still delivers to the live one', async () => {
+    const stale = { deviceId: 'old-phone', connectedAt: 1, expiresAt: Date.now() + 600_000 };
     await db().send(
       new PutCommand({
         TableName: localTableName('connections'),
         Item: {
           connectionId: 'stale-connection=',
           userId: 'dave',
-          deviceId: 'old-phone',
-          connectedAt: 1,
-          expiresAt: Math.ceil(Date.now() / 1000) + 600,
+          ...stale,
+          expiresAt: Math.ceil(stale.expiresAt / 1000),
         },
+      }),
+    );
+    await db().send(
+      new UpdateCommand({
+        TableName: localTableName('mailboxes'),
+        Key: { userId: 'dave' },
+        UpdateExpression: 'SET #c = :c',
+        ExpressionAttributeNames: { '#c': 'c#stale-connection=' },
+        ExpressionAttributeValues: { ':c': stale },
       }),
     );
     const id = messageId();
@@ -187,11 +257,15 @@ describe('send', () => {
       }),
     );
     expect(Item).toBeUndefined();
+    const mailbox = await db().send(
+      new GetCommand({ TableName: localTableName('mailboxes'), Key: { userId: 'dave' } }),
+    );
+    expect(Object.keys(mailbox.Item!).filter((name) => name.startsWith('c#'))).toHaveLength(1);
   });
 });
 
 describe('offline delivery', () => {
-  it('delivers what an offline user missed exactly once, in order, after it reconnects', async () => {
+  it('delivers what an offline user missed exactly once, in order, in the first page after it reconnects', async () => {
     const erin = await signupUser(url, 'erin');
     await goOffline(stack.endpoints.dynamodb, erin);
 
@@ -201,65 +275,67 @@ describe('offline delivery', () => {
         await alice.client.request('send', { to: 'erin', messageId: id, envelope: fakeEnvelope() }),
       ).toMatchObject({ deliveredTo: 0 });
 
-    const back = await TestClient.connect(url);
-    const resumed = await back.request('resume', { token: erin.token, deviceId: erin.deviceId });
-    expect(resumed).toMatchObject({ type: 'ok', pending: 3 });
-    const received = [await back.next(), await back.next(), await back.next()].filter(
-      (m) => m.type === 'message',
-    );
-    expect(received.map((m) => m.messageId)).toEqual(ids);
-    const seqs = received.map((m) => m.seq as number);
+    const back = await resumeUser(url, erin);
+    expect(back.page.more).toBe(false);
+    expect(back.page.events.map((e) => e.messageId)).toEqual(ids);
+    const seqs = back.page.events.map((e) => e.seq!);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(back.page.through.inbox).toBe(seqs.at(-1));
+    // Nothing pushed at sign-in: the page is the catch-up.
+    expect(await back.client.silentFor(200)).toBe(true);
 
-    expect(await back.request('ack', { seq: seqs.at(-1) })).toMatchObject({
+    const acked = await back.client.request('ack', { through: back.page.through });
+    expect(acked).toMatchObject({
       type: 'ok',
-      cursor: seqs.at(-1),
-      pushed: 0,
+      cursors: { inbox: seqs.at(-1) },
+      page: { events: [], more: false },
     });
-    back.close();
+    back.client.close();
 
-    const again = await TestClient.connect(url);
-    expect(
-      await again.request('resume', { token: erin.token, deviceId: erin.deviceId }),
-    ).toMatchObject({ type: 'ok', pending: 0 });
-    expect(await again.silentFor(300)).toBe(true);
-    again.close();
+    const again = await resumeUser(url, erin);
+    expect(again.page).toMatchObject({ events: [], more: false, through: { inbox: seqs.at(-1) } });
+    again.client.close();
   });
 
   it('gives a second device everything after its own cursor, even what the first device acked', async () => {
     const id = messageId();
     await carol.client.request('send', { to: 'bob', messageId: id, envelope: fakeEnvelope() });
-    const onPhone = await bob.client.waitFor(isMessageFrom('carol', id));
-    await bob.client.request('ack', { seq: onPhone.seq });
+    await bob.client.waitFor(isMessageFrom('carol', id));
+    const onPhone = new CatchUpClient(bob.client);
+    await onPhone.follow((await ackInbox(bob, 0)).page);
+    expect(onPhone.idsOf('message')).toContain(id);
+    await onPhone.ack(onPhone.through);
 
     const laptop = await signinDevice(url, bob);
-    const onLaptop = await laptop.client.waitFor(isMessageFrom('carol', id));
-    expect(onLaptop.seq).toBe(onPhone.seq);
+    const onLaptop = new CatchUpClient(laptop.client);
+    await onLaptop.follow(laptop.page!);
+    const there = onLaptop.processed.find((e) => e.messageId === id);
+    expect(there?.seq).toBe(onPhone.processed.find((e) => e.messageId === id)?.seq);
     laptop.client.close();
   });
 
-  it('never moves a cursor backwards, nor past what is stored', async () => {
+  it('never moves a cursor backwards, nor past what a page on this connection served', async () => {
     const id = messageId();
     await alice.client.request('send', { to: 'bob', messageId: id, envelope: fakeEnvelope() });
-    const last = await bob.client.waitFor(isMessageFrom('alice', id));
-    expect(await bob.client.request('ack', { seq: 1_000_000 })).toMatchObject({
-      cursor: last.seq,
-    });
-    expect(await bob.client.request('ack', { seq: 3 })).toMatchObject({ cursor: last.seq });
+    await bob.client.waitFor(isMessageFrom('alice', id));
+    const { page } = await ackInbox(bob, 0);
+    const served = page.through.inbox!;
+    expect((await ackInbox(bob, 1_000_000)).cursors.inbox).toBe(served);
+    expect((await ackInbox(bob, 3)).cursors.inbox).toBe(served);
   });
 
-  it('never lets an ack skip a number that is still being written', async () => {
+  it('never lets a page cover a number that is still being written', async () => {
     const gina = await signupUser(url, 'gina');
     // A handler has taken gina's next number and is still writing its item...
-    const inFlight = await nextInboxSeq(db(), localTableName('counters'), 'gina');
+    const inFlight = await takeInboxNumber('gina');
     const later = messageId();
     await alice.client.request('send', { to: 'gina', messageId: later, envelope: fakeEnvelope() });
-    const pushed = await gina.client.waitFor(isMessageFrom('alice', later));
-    expect(pushed.seq).toBe(inFlight + 1);
-    // ...so gina's ack of the later message cannot move her cursor over it.
-    expect(await gina.client.request('ack', { seq: pushed.seq })).toMatchObject({
-      cursor: inFlight - 1,
-    });
+    await gina.client.waitFor(isMessageFrom('alice', later));
+    // ...so the page after the push stops before it, and says when to ask again.
+    const { page } = await ackInbox(gina, 0);
+    expect(page).toMatchObject({ events: [], more: true, through: { inbox: inFlight - 1 } });
+    expect(page.retryAfterMs).toBeGreaterThan(0);
+    expect((await ackInbox(gina, page.through.inbox!)).cursors.inbox).toBe(inFlight - 1);
     await goOffline(stack.endpoints.dynamodb, gina);
     const slow = messageId();
     const now = Date.now();
@@ -280,10 +356,12 @@ describe('offline delivery', () => {
       }),
     );
 
-    const back = await TestClient.connect(url);
-    await back.request('resume', { token: gina.token, deviceId: gina.deviceId });
-    expect(await back.waitFor(isMessageFrom('carol', slow))).toMatchObject({ seq: inFlight });
-    back.close();
+    const back = await resumeUser(url, gina);
+    expect(back.page.events.map((e) => [e.messageId, e.seq])).toEqual([
+      [slow, inFlight],
+      [later, inFlight + 1],
+    ]);
+    back.client.close();
   });
 });
 
@@ -413,6 +491,17 @@ describe('keys: backups and prekeys of several devices', () => {
 });
 
 describe('delivery receipts', () => {
+  const itemCount = async (table: 'inbox') =>
+    (
+      await db().send(
+        new QueryCommand({
+          TableName: localTableName(table),
+          KeyConditionExpression: 'userId = :u',
+          ExpressionAttributeValues: { ':u': 'alice' },
+          Select: 'COUNT',
+        }),
+      )
+    ).Count;
   const receiptsIn = async (userId: string, messageId: string) => {
     const { Items } = await db().send(
       new QueryCommand({
@@ -429,16 +518,24 @@ describe('delivery receipts', () => {
   it('flow back to the sender once the recipient acks, once per message whatever the devices', async () => {
     const id = messageId();
     await alice.client.request('send', { to: 'dave', messageId: id, envelope: fakeEnvelope() });
-    const got = await dave.client.waitFor(isMessageFrom('alice', id));
-    const acked = await dave.client.request('ack', { seq: got.seq });
+    await dave.client.waitFor(isMessageFrom('alice', id));
+    const onPhone = new CatchUpClient(dave.client);
+    await onPhone.follow((await ackInbox(dave, 0)).page);
+    const acked = await ackInbox(dave, onPhone.through.inbox!);
     // Dave had not acked before: every 1:1 message up to this one gets its receipt now.
     expect(acked.receipts).toBeGreaterThanOrEqual(1);
     const receipt = await alice.client.waitFor((m) => m.type === 'receipt' && m.messageId === id);
-    expect(receipt).toMatchObject({ from: 'dave', status: 'delivered' });
+    expect(receipt).toMatchObject({ from: 'dave', status: 'delivered', stream: 'inbox' });
 
+    // A second device's ack, and a replay of it, add no receipt and write nothing.
     const laptop = await signinDevice(url, dave);
-    const again = await laptop.client.waitFor(isMessageFrom('alice', id));
-    expect(await laptop.client.request('ack', { seq: again.seq })).toMatchObject({ receipts: 0 });
+    expect(laptop.page!.events.some((e) => e.messageId === id)).toBe(true);
+    const inboxBefore = await itemCount('inbox');
+    for (let i = 0; i < 3; i++)
+      expect(await laptop.client.request('ack', { through: laptop.page!.through })).toMatchObject({
+        receipts: 0,
+      });
+    expect(await itemCount('inbox')).toBe(inboxBefore);
     laptop.client.close();
     expect(await receiptsIn('alice', id)).toHaveLength(1);
   });
@@ -448,12 +545,14 @@ describe('delivery receipts', () => {
     const id = messageId();
     await frank.client.request('send', { to: 'dave', messageId: id, envelope: fakeEnvelope() });
     await goOffline(stack.endpoints.dynamodb, frank);
-    const got = await dave.client.waitFor(isMessageFrom('frank', id));
-    await dave.client.request('ack', { seq: got.seq });
+    await dave.client.waitFor(isMessageFrom('frank', id));
+    const onPhone = new CatchUpClient(dave.client);
+    await onPhone.follow((await ackInbox(dave, 0)).page);
+    await ackInbox(dave, onPhone.through.inbox!);
     const back = await signinDevice(url, frank, frank.deviceId);
-    expect(
-      await back.client.waitFor((m) => m.type === 'receipt' && m.messageId === id),
-    ).toMatchObject({ from: 'dave' });
+    expect(back.page!.events.find((e) => e.type === 'receipt' && e.messageId === id)).toMatchObject(
+      { from: 'dave', seq: expect.any(Number) },
+    );
     back.client.close();
   });
 });

@@ -1,14 +1,21 @@
-/** Group epochs, key-shares and group messages through the local gateway: stored once, pointers per member, nothing lost offline. */
+/** Group epochs, key-shares and group messages through the local gateway: written once into the group's log, read by each member from its join, nothing lost offline. */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
+import { joinGroup } from '../../lambdas/core/groups';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { fakeEnvelope, goOffline, signupUser, type TestUser } from '../support/accounts';
+import {
+  fakeEnvelope,
+  goOffline,
+  resumeUser,
+  signupUser,
+  type TestUser,
+} from '../support/accounts';
+import { CatchUpClient } from '../support/catch-up';
+import { asUser, quickUsers } from '../support/deps';
 import { startTestStack } from '../support/local-stack';
-import { inboxItems as readInbox } from '../support/tables';
-import { TestClient } from '../support/ws-client';
 
 let stack: LocalStack;
 let url: string;
@@ -59,7 +66,20 @@ const neverGets = (user: TestUser, predicate: (m: Message) => boolean, ms = 200)
 const isEvent = (type: string, id?: string) => (m: Message) =>
   m.type === type && (id === undefined || m.messageId === id);
 
-const inboxItems = (userId: string) => readInbox(stack.endpoints.dynamodb, userId);
+const itemsOf = async (table: 'inbox' | 'groupLog', key: 'userId' | 'groupId', value: string) =>
+  (
+    await db().send(
+      new QueryCommand({
+        TableName: localTableName(table),
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': key },
+        ExpressionAttributeValues: { ':v': value },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items!;
+const inboxItems = (userId: string) => itemsOf('inbox', 'userId', userId);
+const logEntries = (groupId: string) => itemsOf('groupLog', 'groupId', groupId);
 
 const groupKeyItems = async (groupId: string, prefix: string) =>
   (
@@ -92,15 +112,29 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 describe('sharekey', () => {
-  it('stored each epoch once, with a key-share pushed to each member of it', async () => {
+  it('stored each epoch once, with a key-share pushed to each member of it and one log entry', async () => {
     expect(await currentEpoch(alice, TEAM)).toBe(4);
-    // dave's epoch 4 reached every member, with its statement.
-    for (const user of [alice, bob, carol, dave]) {
+    // dave's epoch 4 reached every other member live, with its statement...
+    for (const user of [alice, bob, carol]) {
       const share = await user.client.waitFor(
         (m) => m.type === 'key-share' && m.groupId === TEAM && m.epoch === 4,
       );
-      expect(share).toMatchObject({ from: 'dave', statement: expect.any(String) });
+      expect(share).toMatchObject({
+        from: 'dave',
+        stream: `g:${TEAM}`,
+        statement: expect.any(String),
+      });
+      expect(share).not.toHaveProperty('seq');
     }
+    // ...and is one entry of the log, which each reader gets with its own key-share.
+    const epochs = (await logEntries(TEAM)).filter((entry) => entry.kind === 'epoch');
+    expect(epochs.map((entry) => entry.epoch)).toEqual([1, 2, 3, 4]);
+    const page = (await dave.client.request('ack', { through: { [`g:${TEAM}`]: 0 } })).page as {
+      events: Message[];
+    };
+    const mine = page.events.find((e) => e.type === 'key-share' && e.epoch === 4);
+    const sharesOf4 = (await groupKeyItems(TEAM, 'share#dave#')).filter((s) => s.epoch === 4);
+    expect(mine).toMatchObject({ seq: epochs[3]!.seq, envelope: sharesOf4[0]!.envelope });
     expect(await groupKeyItems(TEAM, 'epoch#')).toHaveLength(4);
     expect(await groupKeyItems(TEAM, 'share#dave#')).toHaveLength(1);
     expect(await groupKeyItems(TEAM, 'share#alice#')).toHaveLength(4);
@@ -175,7 +209,7 @@ describe('sharekey', () => {
 });
 
 describe('sendgroup', () => {
-  it('reaches every member but the sender; the body is stored once, each member gets one pointer', async () => {
+  it('reaches every member but the sender; the body is written once into the log, nothing per member', async () => {
     const epoch = await currentEpoch(alice, TEAM);
     const id = messageId();
     const envelope = fakeEnvelope(300);
@@ -186,34 +220,33 @@ describe('sendgroup', () => {
       envelope,
     });
     expect(reply).toMatchObject({ type: 'ok', duplicate: false, recipients: 3, deliveredTo: 3 });
-    for (const user of [bob, carol, dave])
-      expect(await user.client.waitFor(isEvent('group-message', id))).toMatchObject({
+    for (const user of [bob, carol, dave]) {
+      const pushed = await user.client.waitFor(isEvent('group-message', id));
+      expect(pushed).toMatchObject({
+        stream: `g:${TEAM}`,
         groupId: TEAM,
         epoch,
         from: 'alice',
         envelope,
-        seq: expect.any(Number),
       });
+      expect(pushed).not.toHaveProperty('seq');
+    }
     expect(await neverGets(alice, isEvent('group-message', id))).toBe(true);
 
-    // A retry stores and delivers nothing new.
+    // A retry stores nothing new: its own number is passed over.
     expect(
       await alice.client.request('sendgroup', { groupId: TEAM, epoch, messageId: id, envelope }),
     ).toMatchObject({ type: 'ok', duplicate: true });
 
-    const bodies = await groupKeyItems(TEAM, `msg#alice#${id}`);
-    expect(bodies).toHaveLength(1);
-    expect(bodies[0]!.envelope).toBe(envelope);
-    for (const user of ['bob', 'carol', 'dave']) {
-      const pointers = (await inboxItems(user)).filter((item) => item.messageId === id);
-      expect(pointers).toHaveLength(1);
-      expect(pointers[0]).toMatchObject({ kind: 'group-message', groupId: TEAM, epoch });
-      expect(pointers[0]!.envelope).toBeUndefined();
-    }
-    expect((await inboxItems('alice')).some((item) => item.messageId === id)).toBe(false);
+    const entries = (await logEntries(TEAM)).filter((entry) => entry.messageId === id);
+    expect(entries.map((entry) => entry.kind).sort()).toEqual(['message', 'skipped']);
+    expect(entries.find((entry) => entry.kind === 'message')!.envelope).toBe(envelope);
+    expect(entries.find((entry) => entry.kind === 'skipped')).not.toHaveProperty('envelope');
+    for (const user of ['alice', 'bob', 'carol', 'dave'])
+      expect((await inboxItems(user)).some((item) => item.messageId === id)).toBe(false);
   });
 
-  it('stores one pointer per member when two attempts of the same message race', async () => {
+  it('writes the message once when three attempts of it race', async () => {
     const epoch = await currentEpoch(alice, TEAM);
     const id = messageId();
     const envelope = fakeEnvelope(120);
@@ -224,17 +257,9 @@ describe('sendgroup', () => {
     );
     expect(replies.every((r) => r.type === 'ok')).toBe(true);
     expect(replies.filter((r) => r.duplicate === false)).toHaveLength(1);
-    for (const user of ['bob', 'carol', 'dave']) {
-      const stored = (await inboxItems(user)).filter((item) => item.messageId === id);
-      // Attempts that lost the race store their numbers as skipped, so no cursor waits for them.
-      expect(
-        stored.filter((item) => item.kind === 'group-message'),
-        user,
-      ).toHaveLength(1);
-      expect(
-        stored.every((item) => ['group-message', 'skipped'].includes(item.kind as string)),
-      ).toBe(true);
-    }
+    // Attempts that lost the race store their numbers as skipped, so no page waits for them.
+    const stored = (await logEntries(TEAM)).filter((entry) => entry.messageId === id);
+    expect(stored.map((entry) => entry.kind).sort()).toEqual(['message', 'skipped', 'skipped']);
   });
 
   it('carries four members sending at once to all the others', async () => {
@@ -285,13 +310,13 @@ describe('sendgroup', () => {
     expect(
       await bob.client.request('sendgroup', { ...outsider, envelope: 'not base64!' }),
     ).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await groupKeyItems(TEAM, `msg#bob#${stale.messageId}`)).toHaveLength(0);
-    expect(await groupKeyItems(TEAM, `msg#erin#`)).toHaveLength(0);
+    const refusedIds = [stale.messageId, outsider.messageId];
+    expect((await logEntries(TEAM)).filter((e) => refusedIds.includes(e.messageId))).toEqual([]);
   });
 });
 
 describe('offline members', () => {
-  it('get group messages and key-shares at reconnect exactly once, in order with 1:1 messages', async () => {
+  it('get group messages, joins and key-shares in their first page exactly once, in log order', async () => {
     await goOffline(stack.endpoints.dynamodb, dave);
 
     const direct1 = messageId();
@@ -306,7 +331,7 @@ describe('offline members', () => {
         envelope: fakeEnvelope(),
       }),
     ).toMatchObject({ recipients: 3, deliveredTo: 2 });
-    // erin joins while dave is away: her epoch's key-share for dave waits in his inbox.
+    // erin joins while dave is away: her join and her epoch's key-share for dave wait in the log.
     const erinEpoch = await joinAndShare(erin, TEAM);
     const group2 = messageId();
     await carol.client.request('sendgroup', {
@@ -322,38 +347,36 @@ describe('offline members', () => {
       envelope: fakeEnvelope(),
     });
 
-    const back = await TestClient.connect(url);
-    const resumed = await back.request('resume', { token: dave.token, deviceId: dave.deviceId });
-    expect(resumed).toMatchObject({ type: 'ok' });
-    const missed: Message[] = [];
-    for (let i = 0; i < (resumed.pending as number); i++)
-      missed.push(
-        await back.waitFor((m) =>
-          ['message', 'group-message', 'key-share'].includes(m.type as string),
-        ),
-      );
-    const seqs = missed.map((m) => m.seq as number);
-    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
-    const tail = missed.slice(-5);
-    expect(tail.map((m) => [m.type, m.type === 'key-share' ? m.epoch : m.messageId])).toEqual([
-      ['message', direct1],
+    const back = await resumeUser(url, dave);
+    const reader = new CatchUpClient(back.client);
+    await reader.follow(back.page);
+    const inbox = reader.processed.filter((e) => e.stream === 'inbox');
+    expect(inbox.slice(-2).map((e) => e.messageId)).toEqual([direct1, direct2]);
+    const team = reader.processed.filter((e) => e.stream === `g:${TEAM}`);
+    expect(
+      team.slice(-4).map((e) => [e.type, e.type === 'key-share' ? e.epoch : e.messageId]),
+    ).toEqual([
       ['group-message', group1],
+      ['member-joined', `member-joined:${TEAM}:${team.at(-3)!.seq}`],
       ['key-share', erinEpoch],
       ['group-message', group2],
-      ['message', direct2],
     ]);
-    expect(tail[1]).toMatchObject({ from: 'alice', groupId: TEAM, envelope: expect.any(String) });
-    expect(tail[2]).toMatchObject({ from: 'erin', statement: expect.any(String) });
+    expect(team.at(-3)).toMatchObject({ userId: 'erin', memberCount: 5 });
+    expect(team.at(-2)).toMatchObject({ from: 'erin', statement: expect.any(String) });
+    const seqs = team.map((e) => e.seq!);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
 
     // Acked: the next reconnect brings nothing again.
-    await back.request('ack', { seq: seqs.at(-1) });
-    back.close();
-    const again = await TestClient.connect(url);
-    expect(
-      await again.request('resume', { token: dave.token, deviceId: dave.deviceId }),
-    ).toMatchObject({ type: 'ok', pending: 0 });
-    expect(await again.silentFor(300)).toBe(true);
-    dave.client = again;
+    await reader.ack(reader.through);
+    back.client.close();
+    const again = await resumeUser(url, dave);
+    expect(again.page).toMatchObject({ events: [], more: false });
+    // It looked at every stream of the device: the inbox and each group.
+    expect(again.page.through).toEqual({
+      inbox: reader.through.inbox,
+      [`g:${TEAM}`]: reader.through[`g:${TEAM}`],
+    });
+    dave.client = again.client;
   });
 
   it('lets a member fetch every key-share it was given, with each epoch statement, page by page', async () => {
@@ -379,6 +402,48 @@ describe('offline members', () => {
       shares.every((s) => typeof s.statement === 'string' && typeof s.envelope === 'string'),
     ).toBe(true);
   });
+});
+
+describe('replays (issue 9 point 12)', () => {
+  it('a replayed sharekey frame stores nothing new and pushes nothing, and key-shares are rate-limited', async () => {
+    const groupId = `replay-${randomUUID().slice(0, 6)}`;
+    const [ivan, judy] = await Promise.all([signupUser(url, 'ivan'), signupUser(url, 'judy')]);
+    await ivan.client.request('join', { groupId });
+    await judy.client.request('join', { groupId });
+    // Six more members (offline), so that each replay counts eight key-shares.
+    const others = await quickUsers(Array.from({ length: 6 }, (_, i) => `r${i}-${groupId}`));
+    for (const other of others) {
+      const { deps, context } = asUser(stack.endpoints.managementApi, other.username);
+      await joinGroup(deps, { action: 'join', id: 'j', groupId }, context);
+    }
+    const members = ['ivan', 'judy', ...others.map((other) => other.username)];
+    const frame = epochFrame(groupId, 1, members);
+    expect(await ivan.client.request('sharekey', frame)).toMatchObject({
+      type: 'ok',
+      stored: 8,
+      deliveredTo: 1,
+    });
+    const logBefore = await logEntries(groupId);
+    let limited: Message | undefined;
+    // 1024 key-shares a minute: 300 replays of 8 are over it in one window or the next.
+    for (let replay = 0; replay < 300 && !limited; replay++) {
+      const reply = await ivan.client.request('sharekey', frame);
+      if (reply.type === 'error') limited = reply;
+      else expect(reply).toMatchObject({ stored: 0, deliveredTo: 0 });
+    }
+    expect(limited).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining('key-shares'),
+    });
+    expect(await logEntries(groupId)).toEqual(logBefore);
+    expect((await inboxItems('judy')).length).toBe(0);
+    expect(await groupKeyItems(groupId, 'share#')).toHaveLength(8);
+    // judy was pushed her key-share once.
+    await judy.client.waitFor((m) => m.type === 'key-share' && m.groupId === groupId);
+    expect(await neverGets(judy, (m) => m.type === 'key-share' && m.groupId === groupId, 300)).toBe(
+      true,
+    );
+  }, 120_000);
 });
 
 describe('several groups', () => {

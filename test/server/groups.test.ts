@@ -47,6 +47,16 @@ const membershipRows = async (userId: string) =>
       }),
     )
   ).Items!.map((item) => item.groupId as string);
+const membershipRow = async (userId: string, groupId: string) =>
+  (
+    await db().send(
+      new GetCommand({
+        TableName: localTableName('members'),
+        Key: { userId, groupId },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
 const newGroup = () => `g-${randomUUID().slice(0, 8)}`;
 const bundle = (userId: string, byte: number) => ({
   userId,
@@ -174,7 +184,12 @@ describe('leave', () => {
         await user.client.waitFor((m) => m.type === 'member-left' && m.groupId === groupId),
       ).toMatchObject({ userId: 'carol', memberCount: 2 });
     expect((await groupItem(groupId))!.memberCount).toBe(2);
-    expect(await membershipRows('carol')).not.toContain(groupId);
+    // The row stays, with where in the log carol left (she reads up to there), but is not "mine".
+    const row = await membershipRow('carol', groupId);
+    expect(row).toMatchObject({ leftSeq: expect.any(Number), joinSeq: expect.any(Number) });
+    expect(row!.leftSeq).toBeGreaterThan(row!.joinSeq as number);
+    const mine = await carol.client.request('list', { mine: true });
+    expect((mine.groups as { groupId: string }[]).map((g) => g.groupId)).not.toContain(groupId);
 
     expect(await carol.client.request('leave', { groupId })).toMatchObject({
       type: 'ok',

@@ -80,16 +80,21 @@ async function credentialCounts(user: TestUser, authKey = user.authKey): Promise
 describe('signout', () => {
   it('revokes the token and the credential and closes every connection of that session', async () => {
     const user = await signupUser(url, 'leaver');
+    // A device has one connection at a time: the session resumed in a second tab closes the first.
     const secondTab = await TestClient.connect(url);
     expect(
       await secondTab.request('resume', { token: user.token, deviceId: user.deviceId }),
     ).toMatchObject({ type: 'ok' });
-    await lockAccount(user);
-    expect(await user.client.request('signout')).toMatchObject({ type: 'ok', signedOut: true });
-    // Unbound at once, closed right after the reply.
-    expect(await user.client.request('ping')).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await user.client.closed).code).toBe(1000);
+    // Another device of the account keeps its connection through this session's signout.
+    const other = await signinDevice(url, user);
+    await lockAccount(user);
+    expect(await secondTab.request('signout')).toMatchObject({ type: 'ok', signedOut: true });
+    // Unbound at once, closed right after the reply.
+    expect(await secondTab.request('ping')).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await secondTab.closed).code).toBe(1000);
+    expect(await other.client.request('ping')).toMatchObject({ type: 'ok' });
+    other.client.close();
     expect(await sessionItem(user.token!)).toBeUndefined();
     expect(await resumeOn(user)).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await credentialCounts(user)).toBe(false);
@@ -137,13 +142,14 @@ describe('devices', () => {
     expect((await laptop.client.closed).code).toBe(1000);
     expect(await resumeOn(laptop)).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await credentialCounts(laptop)).toBe(false);
-    expect(await credentialCounts(phone)).toBe(true);
     expect(
       (await phone.client.request('devices', { op: 'list' })).devices as { deviceId: string }[],
     ).toEqual([expect.objectContaining({ deviceId: phone.deviceId })]);
     expect(
       await phone.client.request('devices', { op: 'remove', deviceId: laptop.deviceId }),
     ).toMatchObject({ code: 'NOT_FOUND' });
+    // Last: signing the phone in binds its device's new connection, which closes this one.
+    expect(await credentialCounts(phone)).toBe(true);
   });
 });
 

@@ -67,6 +67,19 @@ export class TestClient {
     });
   }
 
+  /** Every queued message that matches, taken out of the queue at once (no waiting). */
+  takeQueued(predicate: (message: Record<string, unknown>) => boolean): Record<string, unknown>[] {
+    const taken: Record<string, unknown>[] = [];
+    for (let i = 0; i < this.queue.length;) {
+      const message = this.queue[i] as Record<string, unknown>;
+      if (predicate(message)) {
+        taken.push(message);
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    return taken;
+  }
+
   /** The next message, in arrival order. */
   next(timeoutMs = 15_000): Promise<Record<string, unknown>> {
     return this.waitFor(() => true, timeoutMs);
