@@ -164,9 +164,9 @@ describe('CipherlineStack', () => {
         readers.some((p) => p.includes(name)),
         name,
       ).toBe(true);
-    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
-    for (const [id, fn] of functions) {
-      const variables = (fn as Resource).Properties.Environment as { Variables: object };
+    // Cipherline's handlers (CDK's web deployment and bucket emptier have no environment).
+    for (const [id, fn] of handlerFunctionsOf(template)) {
+      const variables = fn.Properties.Environment as { Variables: object };
       expect('DEVICE_CREDENTIAL_SECRET_ARN' in variables.Variables, id).toBe(
         using.some((name) => id.startsWith(name)),
       );
