@@ -10,7 +10,8 @@ import { CipherlineStack } from './cdk/stack';
 
 const app = new App();
 new CipherlineStack(app, 'Cipherline', {
-  description: 'Cipherline: end-to-end encrypted messenger (WebSocket API, Lambdas, DynamoDB, S3)',
+  description:
+    'Cipherline: end-to-end encrypted messenger (PWA on CloudFront, WebSocket API, Lambdas, DynamoDB, S3)',
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

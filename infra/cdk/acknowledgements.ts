@@ -41,6 +41,35 @@ export const REASONS = {
     'attempt is judged by (lambdas/core/device-credentials.ts); it opens nothing. Rotating it revokes ' +
     "every device's credential at once, after which all devices share the account's back-off until " +
     'they sign in again, so it is rotated deliberately (after a suspected leak), not on a schedule.',
+  webBucketAccessLogs:
+    'Only CloudFront (through origin access control) reads the web bucket and only the deployment ' +
+    'writes it; it holds the public PWA build, rewritten on every deploy. Its access log would list ' +
+    "CloudFront's cache fills and the deployment's writes, nothing a person needs to look at.",
+  webGeoRestriction:
+    'A messenger for its users wherever they are. The distribution serves only the public app build; ' +
+    "accounts and messages sit behind the WebSocket API's own checks, not behind CloudFront.",
+  webFirewall:
+    'The distribution serves only the static, public app build (GET and HEAD, no cookies or query ' +
+    'strings forwarded, every object cacheable): there is no application behind it for WAF rules to ' +
+    'protect, and AWS Shield Standard covers it at no charge. A web ACL would cost more per month ' +
+    'than the whole idle stack.',
+  webAccessLogs:
+    "CloudFront access logs would record every visitor's IP address and browser each time the app is " +
+    'opened: who uses the messenger and when, metadata an end-to-end encrypted messenger ' +
+    "deliberately does not keep. CloudFront's request and error-rate metrics remain in CloudWatch.",
+  webTlsVersion:
+    "The distribution uses CloudFront's default *.cloudfront.net certificate, with which CloudFront " +
+    'fixes the viewer security policy itself; choosing TLSv1.2_2021 needs a custom domain and an ACM ' +
+    'certificate, which this stack does not require of a deployer. The browsers that run the PWA ' +
+    'no longer speak TLS 1.0 or 1.1, so they connect with TLS 1.2 or 1.3.',
+  webDeploymentObjects:
+    'The web deployment writes every file of the PWA build and deletes the files a new build no ' +
+    'longer has; their names change with every build (content hashes), so the statement names the ' +
+    'objects of the one web bucket, with s3:PutObject and s3:DeleteObject only.',
+  webDeploymentRuntime:
+    "CDK's BucketDeployment handler (Python with the AWS CLI layer): aws-cdk-lib chooses and tests " +
+    'its runtime together with its code. It runs only while CloudFormation deploys the stack, never ' +
+    "on a user's request.",
   apiGatewayLogRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-wide role API ' +
     'Gateway writes access logs with (it allows log groups, streams and events only); AWS documents ' +
@@ -61,6 +90,7 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
   acknowledge(stack.data.blobBucket, 'AwsSolutions-S1', REASONS.blobAccessLogs);
   acknowledge(stack.unboundQueue, 'AwsSolutions-SQS3', REASONS.unboundQueueDlq);
   acknowledge(stack.deviceCredentialKey, 'AwsSolutions-SMG4', REASONS.deviceCredentialKeyRotation);
+  acknowledgeWebFindings(stack);
   if (stack.api.cloudWatchRole)
     acknowledge(
       stack.api.cloudWatchRole,
@@ -84,4 +114,19 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
     if (spec.pushes) acknowledge(fn.role!, connections('POST'), REASONS.connectionIds);
     if (spec.closesConnections) acknowledge(fn.role!, connections('DELETE'), REASONS.connectionIds);
   }
+}
+
+function acknowledgeWebFindings(stack: CipherlineStack): void {
+  const { bucket, distribution, deployment } = stack.web;
+  acknowledge(bucket, 'AwsSolutions-S1', REASONS.webBucketAccessLogs);
+  acknowledge(distribution, 'AwsSolutions-CFR1', REASONS.webGeoRestriction);
+  acknowledge(distribution, 'AwsSolutions-CFR2', REASONS.webFirewall);
+  acknowledge(distribution, 'AwsSolutions-CFR3', REASONS.webAccessLogs);
+  acknowledge(distribution, 'AwsSolutions-CFR4', REASONS.webTlsVersion);
+  acknowledge(
+    deployment.role,
+    `AwsSolutions-IAM5[Resource::<${findingRef(bucket)}.Arn>/*]`,
+    REASONS.webDeploymentObjects,
+  );
+  acknowledge(deployment.handler, 'AwsSolutions-L1', REASONS.webDeploymentRuntime);
 }

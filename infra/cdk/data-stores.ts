@@ -3,7 +3,7 @@
  * hold every account and undelivered message, so they outlive the stack unless `retainData` is
  * false (a development stack): `cdk destroy` then deletes them, emptying the bucket first.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
 import {
   BlockPublicAccess,
@@ -32,6 +32,13 @@ export interface DataStoresProps {
 export class DataStores extends Construct {
   readonly tables = {} as Record<TableName, TableV2>;
   readonly blobBucket: Bucket;
+  /**
+   * The blob bucket's name: "cipherline-blobs-" and the stack's own UUID (the last part of its
+   * stack id), unique per stack and known without referring to the bucket. The PWA's
+   * Content-Security-Policy names the bucket's origin while the bucket's CORS names the
+   * CloudFront origin; with a name CloudFormation generates, that would be a dependency cycle.
+   */
+  readonly blobBucketName = `cipherline-blobs-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
 
   constructor(scope: Construct, id: string, props: DataStoresProps) {
     super(scope, id);
@@ -56,19 +63,11 @@ export class DataStores extends Construct {
     }
 
     this.blobBucket = new Bucket(this, 'BlobBucket', {
+      bucketName: this.blobBucketName,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      cors: [
-        {
-          allowedOrigins: ['*'],
-          allowedMethods: BLOB_BUCKET.cors.allowedMethods.map((method) => HttpMethods[method]),
-          allowedHeaders: [...BLOB_BUCKET.cors.allowedHeaders],
-          exposedHeaders: [...BLOB_BUCKET.cors.exposedHeaders],
-          maxAge: BLOB_BUCKET.cors.maxAgeSeconds,
-        },
-      ],
       lifecycleRules: [
         { id: 'expire-blobs', expiration: Duration.days(BLOB_BUCKET.expireAfterDays) },
         {
@@ -81,6 +80,17 @@ export class DataStores extends Construct {
       removalPolicy,
       // A bucket with objects cannot be deleted: a custom resource empties it first.
       autoDeleteObjects: !props.retainData,
+    });
+  }
+
+  /** Lets pages of these origins PUT and GET blobs with presigned URLs (the bucket's only CORS rule). */
+  allowBrowserOrigins(origins: readonly string[]): void {
+    this.blobBucket.addCorsRule({
+      allowedOrigins: [...origins],
+      allowedMethods: BLOB_BUCKET.cors.allowedMethods.map((method) => HttpMethods[method]),
+      allowedHeaders: [...BLOB_BUCKET.cors.allowedHeaders],
+      exposedHeaders: [...BLOB_BUCKET.cors.exposedHeaders],
+      maxAge: BLOB_BUCKET.cors.maxAgeSeconds,
     });
   }
 }

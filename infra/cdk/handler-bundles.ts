@@ -24,7 +24,8 @@ export interface HandlerBundle {
 interface TemplateResource {
   Type: string;
   Metadata?: Record<string, unknown>;
-  Properties: { Description?: string };
+  /** A CloudFormation value: CDK's bucket emptier describes itself with an Fn::Join. */
+  Properties: { Description?: unknown };
 }
 
 export const DESCRIPTION_PREFIX = 'Cipherline ';
@@ -35,9 +36,13 @@ export function handlerBundles(assemblyDir: string, stackName = 'Cipherline'): H
   ) as { Resources: Record<string, TemplateResource> };
   const bundles: HandlerBundle[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    const description = resource.Properties.Description ?? '';
-    // CDK's own functions (e.g. the bucket emptier of a disposable stack) are not ours.
-    if (resource.Type !== 'AWS::Lambda::Function' || !description.startsWith(DESCRIPTION_PREFIX))
+    const description = resource.Properties.Description;
+    // CDK's own functions (the web deployment, the bucket emptier) are not ours.
+    if (
+      resource.Type !== 'AWS::Lambda::Function' ||
+      typeof description !== 'string' ||
+      !description.startsWith(DESCRIPTION_PREFIX)
+    )
       continue;
     const assetPath = resource.Metadata?.['aws:asset:path'];
     if (typeof assetPath !== 'string')

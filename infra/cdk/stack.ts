@@ -1,9 +1,9 @@
 /**
  * Cipherline on AWS: one WebSocket API with one Lambda per route of the shared route table, each
  * granted exactly what its route table entry declares, the background functions (fed by queues),
- * the data stores, alarms, and the cdk-nag findings acknowledged with their reasons. The PWA's
- * hosting (S3 behind CloudFront) will be a construct of its own next to these, fed the WebSocket
- * URL and the blob bucket (whose CORS it narrows to its origin).
+ * the data stores, the PWA on CloudFront (its Content-Security-Policy names the API and the blob
+ * bucket; the bucket's CORS names its origin), alarms, and the cdk-nag findings acknowledged with
+ * their reasons.
  */
 import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
@@ -19,6 +19,7 @@ import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
 import { DEVICE_CREDENTIAL_SECRET_ENV } from '../../lambdas/runtime/secrets';
 import type { RouteKey } from '../../protocol/routes';
 import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../resources';
+import { blobCorsOrigins } from '../web-policy';
 import { acknowledgeFindings } from './acknowledgements';
 import { CipherlineAlarms } from './alarms';
 import { DataStores } from './data-stores';
@@ -27,6 +28,7 @@ import { DESCRIPTION_PREFIX } from './handler-bundles';
 import { HandlerFunction } from './handler-function';
 import { readSettings, type StackSettings } from './settings';
 import { CipherlineApi } from './websocket-api';
+import { WebHosting, blobBucketOrigin, webSocketApiOrigin } from './web-hosting';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
 
@@ -52,6 +54,7 @@ export class CipherlineStack extends Stack {
   /** Every handler, by route key or background function name. */
   readonly functions = new Map<string, HandlerFunction>();
   readonly alarms?: CipherlineAlarms;
+  readonly web: WebHosting;
 
   constructor(scope: Construct, id: string, props: CipherlineStackProps = {}) {
     super(scope, id, props);
@@ -81,6 +84,16 @@ export class CipherlineStack extends Stack {
     const reaper = this.makeFunction('reapUnbound', BACKGROUND_FUNCTIONS.reapUnbound);
     reaper.addEventSource(new SqsEventSource(this.unboundQueue, { batchSize: 10 }));
 
+    this.web = new WebHosting(this, 'Web', {
+      websocketUrl: this.api.stage.url,
+      origins: {
+        websocket: webSocketApiOrigin(this.api.api.apiId, this.region, this.urlSuffix),
+        blobs: blobBucketOrigin(this.data.blobBucketName, this.region, this.urlSuffix),
+      },
+      logRetention: this.settings.logRetention,
+    });
+    this.data.allowBrowserOrigins(blobCorsOrigins(this.web.webOrigin));
+
     if (this.settings.alarms)
       this.alarms = new CipherlineAlarms(this, 'Alarms', {
         functions: this.functions,
@@ -90,6 +103,10 @@ export class CipherlineStack extends Stack {
       });
     if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
 
+    new CfnOutput(this, 'WebUrl', {
+      value: `${this.web.webOrigin}/`,
+      description: 'The Cipherline PWA: open it on a phone and add it to the home screen',
+    });
     new CfnOutput(this, 'WebSocketUrl', {
       value: this.api.stage.url,
       description: 'Where clients connect (the PWA and the terminal client)',

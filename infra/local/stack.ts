@@ -19,6 +19,7 @@ import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
 import { LOCAL_BUCKET_NAME } from '../resources';
+import { blobCorsOrigins } from '../web-policy';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { localFunctionAccess } from './access-guard';
 import { corsXml, createMissingTables } from './bootstrap';
@@ -141,7 +142,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.s3Port ?? DEFAULT_PORTS.s3,
       directory: join(dataDir, 's3'),
       silent: true,
-      configureBuckets: [{ name: LOCAL_BUCKET_NAME, configs: [corsXml(['*'])] }],
+      // As in AWS, pages on this machine may read blobs; the phone on the LAN uses the same-origin proxy.
+      configureBuckets: [{ name: LOCAL_BUCKET_NAME, configs: [corsXml(blobCorsOrigins())] }],
     });
     const s3Address = await s3rver.run();
     cleanups.push(() => s3rver.close());

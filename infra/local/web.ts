@@ -1,7 +1,9 @@
 /**
- * The PWA's web server for the local cloud: Vite's dev server, or (`builtDir`) Vite's preview of
- * a production build. `/config.json` answers the WebSocket URL, the same runtime config file that
- * the AWS stack writes next to the built app at deploy time.
+ * The PWA's web server for the local cloud: Vite's dev server, or (`builtDir`) a production
+ * build served as CloudFront serves it, with the production headers and Content-Security-Policy
+ * (./built-web.ts, infra/web-policy.ts) naming the local gateway and S3. `/config.json` answers
+ * the WebSocket URL, the same runtime config file that the AWS stack writes next to the built
+ * app at deploy time.
  *
  * With `https`, the server uses a generated self-signed certificate (a phone on the LAN needs a
  * secure context for WebCrypto), and the browser reaches everything through this one origin:
@@ -12,6 +14,8 @@
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { resolve } from 'node:path';
 import basicSsl from '@vitejs/plugin-basic-ssl';
+import type { WebPolicyOrigins } from '../web-policy';
+import { builtFileHeaders, builtWebMiddleware, type BuiltWebOptions } from './built-web';
 import {
   createServer,
   preview,
@@ -58,10 +62,31 @@ export function runtimeConfigFor(
   return { websocketUrl: options.gatewayUrl };
 }
 
+/** Where a page of the local cloud may connect: the gateway and S3 (their proxies are same-origin). */
+export function localPolicyOrigins(
+  options: Pick<WebServerOptions, 'gatewayUrl' | 's3Endpoint'>,
+): WebPolicyOrigins {
+  return {
+    websocket: new URL(options.gatewayUrl).origin,
+    blobs: new URL(options.s3Endpoint).origin,
+  };
+}
+
+/** How a production build is served here: CloudFront's headers, without HSTS over local HTTPS. */
+function builtWebOptions(options: WebServerOptions): BuiltWebOptions {
+  return {
+    origins: localPolicyOrigins(options),
+    hsts: !options.httpsCertDir,
+    otherRoutes: [RUNTIME_CONFIG_PATH, WEBSOCKET_PROXY_PATH, `${S3_PROXY_PATH}/`],
+  };
+}
+
 function runtimeConfigPlugin(options: WebServerOptions): Plugin {
   const middleware: Connect.NextHandleFunction = (request, response) => {
-    response.setHeader('content-type', 'application/json');
-    response.setHeader('cache-control', 'no-store');
+    const headers = options.builtDir
+      ? builtFileHeaders(RUNTIME_CONFIG_PATH.slice(1), builtWebOptions(options))
+      : { 'content-type': 'application/json', 'cache-control': 'no-store' };
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     // HTTP/2 (which browsers use over TLS) names the host in :authority, not Host.
     const host = request.headers.host ?? (request.headers[':authority'] as string | undefined);
     response.end(JSON.stringify(runtimeConfigFor(options, host)));
@@ -71,6 +96,15 @@ function runtimeConfigPlugin(options: WebServerOptions): Plugin {
     configureServer: (server) => void server.middlewares.use(RUNTIME_CONFIG_PATH, middleware),
     configurePreviewServer: (server) =>
       void server.middlewares.use(RUNTIME_CONFIG_PATH, middleware),
+  };
+}
+
+/** The production build's files with CloudFront's headers, ahead of Vite's own static server. */
+function builtWebPlugin(builtDir: string, options: WebServerOptions): Plugin {
+  return {
+    name: 'cipherline-built-web',
+    configurePreviewServer: (server) =>
+      void server.middlewares.use(builtWebMiddleware(builtDir, builtWebOptions(options))),
   };
 }
 
@@ -143,8 +177,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   if (options.builtDir) {
     const server = await preview({
       ...shared,
+      plugins: [...plugins, builtWebPlugin(options.builtDir, options)],
+      // As CloudFront: no SPA fallback page for unknown paths, no CORS headers.
+      appType: 'custom',
       build: { outDir: options.builtDir },
-      preview: listen,
+      preview: { ...listen, cors: false },
     });
     return served(firstUrl(server.resolvedUrls, fallback), options.port, () => server.close());
   }

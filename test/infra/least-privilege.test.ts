@@ -1,7 +1,9 @@
 /**
  * Least privilege: each function's role holds exactly the statements its route table entry
  * yields (lambdas/route-grants.ts), its own log group, and for the queue-fed reaper what its
- * event source needs; nothing else, no managed policy, no wildcard action.
+ * event source needs; nothing else, no managed policy, no wildcard action. The functions CDK adds
+ * for the PWA are held to what they do: the web deployment to its sources, its bucket and its
+ * log; the bucket emptier to the buckets it empties.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -9,7 +11,14 @@ import { resourceArn } from '../../infra/cdk/function-grants';
 import { constructName, type CipherlineStack } from '../../infra/cdk/stack';
 import { grantStatements } from '../../lambdas/route-grants';
 import { ALL_FUNCTION_SPECS, ROUTE_TABLE } from '../../lambdas/route-table';
-import { resourcesOf, synthesizeStack } from '../support/cdk';
+import { SETTING_KEYS } from '../../infra/cdk/settings';
+import {
+  handlerFunctionsOf,
+  rendered,
+  resourcesOf,
+  synthesizeStack,
+  type Resource,
+} from '../support/cdk';
 
 interface Statement {
   Effect: string;
@@ -31,11 +40,9 @@ const logicalIdOf = (prefix: string, type: string) => {
   return ids[0]!;
 };
 
-/** Every statement of every policy attached to the role, plus its inline and managed policies. */
-function roleStatements(name: string): { statements: Statement[]; role: Record<string, unknown> } {
-  const roleId = logicalIdOf(`${constructName(name)}FunctionRole`, 'AWS::IAM::Role');
-  const role = template.toJSON().Resources[roleId].Properties as Record<string, unknown>;
-  const statements = resourcesOf(template, 'AWS::IAM::Policy')
+/** Statements of the policies attached to a role, by the role's logical id. */
+const statementsOfRole = (roleId: string) =>
+  resourcesOf(template, 'AWS::IAM::Policy')
     .filter(([, policy]) =>
       (policy.Properties.Roles as unknown[]).some(
         (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId }),
@@ -44,7 +51,12 @@ function roleStatements(name: string): { statements: Statement[]; role: Record<s
     .flatMap(
       ([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
     );
-  return { statements, role };
+
+/** Every statement of every policy attached to the role, plus its inline and managed policies. */
+function roleStatements(name: string): { statements: Statement[]; role: Record<string, unknown> } {
+  const roleId = logicalIdOf(`${constructName(name)}FunctionRole`, 'AWS::IAM::Role');
+  const role = template.toJSON().Resources[roleId].Properties as Record<string, unknown>;
+  return { statements: statementsOfRole(roleId), role };
 }
 
 const normalized = (statements: { Action: string | readonly string[]; Resource: unknown }[]) =>
@@ -163,4 +175,120 @@ describe('least privilege', () => {
     ).map(([name]) => name);
     expect(readers.sort()).toEqual(['devices', 'password', 'signin', 'signup'].sort());
   });
+});
+
+const roleIdOf = (fn: Resource) =>
+  (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+describe('least privilege of the functions CDK adds', () => {
+  const cdkFunctions = () => {
+    const handlers = new Set(handlerFunctionsOf(template).map(([id]) => id));
+    return resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => !handlers.has(id));
+  };
+
+  it('are exactly the web deployment and the web bucket emptier', () => {
+    expect(
+      cdkFunctions()
+        .map(([id]) => id.replace(/[0-9A-F]{8,}$/, ''))
+        .sort(),
+    ).toEqual([
+      'CustomCDKBucketDeployment',
+      'CustomS3AutoDeleteObjectsCustomResourceProviderHandler',
+    ]);
+  });
+
+  it('the web deployment reads its two source zips, lists the web bucket, puts and deletes its objects, writes its log', () => {
+    const [, fn] = cdkFunctions().find(([id]) => id.startsWith('CustomCDKBucketDeployment'))!;
+    const roleId = roleIdOf(fn);
+    const role = template.toJSON().Resources[roleId].Properties as Record<string, unknown>;
+    expect(role.ManagedPolicyArns, 'no managed policy').toBeUndefined();
+    expect(role.Policies, 'no inline policy').toBeUndefined();
+
+    const sources = new Set<string>();
+    for (const [, deployment] of resourcesOf(template, 'Custom::CDKBucketDeployment')) {
+      const { SourceBucketNames, SourceObjectKeys } = deployment.Properties as {
+        SourceBucketNames: unknown[];
+        SourceObjectKeys: string[];
+      };
+      SourceObjectKeys.forEach((key, i) =>
+        sources.add(`arn:aws:s3:::${rendered(SourceBucketNames[i])}/${key}`),
+      );
+    }
+    expect(sources.size).toBe(2); // the build and config.json
+    const webBucket = resourcesOf(template, 'AWS::S3::Bucket').find(([id]) =>
+      id.startsWith('WebBucket'),
+    )![0];
+    const logGroup = resourcesOf(template, 'AWS::Logs::LogGroup').find(([id]) =>
+      id.startsWith('WebDeploymentLogs'),
+    )![0];
+    const statements = statementsOfRole(roleId).map((s) => ({
+      Effect: s.Effect,
+      Action: [s.Action].flat().sort(),
+      Resource: [s.Resource].flat().map(rendered).sort(),
+    }));
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [...sources].sort() },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`<${webBucket}.Arn>`] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:DeleteObject', 's3:PutObject'],
+        Resource: [`<${webBucket}.Arn>/*`],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [`<${logGroup}.Arn>`],
+      },
+    ]);
+    // Its permissions exist before CloudFormation first runs it.
+    const policyId = resourcesOf(template, 'AWS::IAM::Policy').find(([, p]) =>
+      JSON.stringify(p.Properties.Roles).includes(roleId),
+    )![0];
+    expect((fn as { DependsOn?: string[] }).DependsOn).toContain(policyId);
+  });
+
+  it.each([
+    ['the default stack', {}, ['WebBucket']],
+    ['a disposable stack', { [SETTING_KEYS.retainData]: 'false' }, ['DataBlobBucket', 'WebBucket']],
+  ] as const)(
+    'the bucket emptier of %s may empty only its buckets, through their bucket policies',
+    (_name, context, buckets) => {
+      const { template: t } = synthesizeStack(context);
+      const [, fn] = resourcesOf(t, 'AWS::Lambda::Function').find(([id]) =>
+        id.startsWith('CustomS3AutoDeleteObjects'),
+      )!;
+      const roleId = roleIdOf(fn);
+      const role = t.toJSON().Resources[roleId].Properties as Record<string, unknown>;
+      // CDK's provider: AWS's basic execution policy (its logs), nothing attached besides.
+      expect(role.ManagedPolicyArns).toEqual([
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        },
+      ]);
+      expect(role.Policies).toBeUndefined();
+      expect(JSON.stringify(resourcesOf(t, 'AWS::IAM::Policy'))).not.toContain(roleId);
+      const grants = resourcesOf(t, 'AWS::S3::BucketPolicy').flatMap(([, policy]) =>
+        (
+          policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }
+        ).Statement.filter((s) => JSON.stringify(s.Principal).includes(roleId)).map((s) => ({
+          bucket: (policy.Properties.Bucket as { Ref: string }).Ref,
+          statement: s,
+        })),
+      );
+      expect(grants.map((g) => g.bucket.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([...buckets]);
+      for (const { bucket, statement } of grants) {
+        expect([statement.Action].flat().sort()).toEqual([
+          's3:DeleteObject*',
+          's3:GetBucket*',
+          's3:List*',
+          's3:PutBucketPolicy',
+        ]);
+        expect([statement.Resource].flat().map(rendered).sort()).toEqual([
+          `<${bucket}.Arn>`,
+          `<${bucket}.Arn>/*`,
+        ]);
+      }
+    },
+  );
 });

@@ -10,7 +10,7 @@ import { ACCESS_LOG_FIELDS, STAGE_THROTTLE } from '../../infra/cdk/websocket-api
 import { TABLES, TABLE_NAMES } from '../../infra/resources';
 import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
 import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
-import { resourcesOf, synthesizeStack } from '../support/cdk';
+import { handlerFunctionsOf, resourcesOf, synthesizeStack } from '../support/cdk';
 
 let template: Template;
 beforeAll(() => {
@@ -151,7 +151,8 @@ describe('alarms', () => {
 describe('logs and removal policies', () => {
   it('keep every log group for the retention (30 days unless set), deleted with the stack', () => {
     const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(ALL_FUNCTION_SPECS.length + 1); // one per function, plus access logs
+    // One per function, plus access logs and the web deployment's.
+    expect(groups).toHaveLength(ALL_FUNCTION_SPECS.length + 2);
     for (const [, group] of groups) {
       expect(group.Properties.RetentionInDays).toBe(30);
       expect(group.DeletionPolicy).toBe('Delete');
@@ -164,19 +165,26 @@ describe('logs and removal policies', () => {
     );
   });
 
+  /** Tables and the blob bucket; the web bucket holds only the build and always goes (emptied). */
+  const dataStores = (t: Template) =>
+    ['AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket'].flatMap((type) =>
+      resourcesOf(t, type).filter(([id]) => !id.startsWith('WebBucket')),
+    );
+  const emptiedBuckets = (t: Template) =>
+    resourcesOf(t, 'Custom::S3AutoDeleteObjects').map(([id]) => id.replace(/AutoDelete.*$/, ''));
+
   it('retain the tables and the blob bucket by default', () => {
-    for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket'])
-      for (const [id, resource] of resourcesOf(template, type))
-        expect(resource.DeletionPolicy, id).toBe('Retain');
-    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    expect(dataStores(template)).toHaveLength(TABLE_NAMES.length + 1);
+    for (const [id, resource] of dataStores(template))
+      expect(resource.DeletionPolicy, id).toBe('Retain');
+    expect(emptiedBuckets(template)).toEqual(['WebBucket']);
   });
 
   it('delete them, emptying the bucket first, when cipherline:retainData is false', () => {
     const { template: disposable } = synthesizeStack({ [SETTING_KEYS.retainData]: 'false' });
-    for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket'])
-      for (const [id, resource] of resourcesOf(disposable, type))
-        expect(resource.DeletionPolicy, id).toBe('Delete');
-    disposable.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+    for (const [id, resource] of dataStores(disposable))
+      expect(resource.DeletionPolicy, id).toBe('Delete');
+    expect(emptiedBuckets(disposable).sort()).toEqual(['DataBlobBucket', 'WebBucket']);
     expect(() => synthesizeStack({ [SETTING_KEYS.retainData]: 'maybe' })).toThrow(
       'must be true or false',
     );
@@ -186,7 +194,7 @@ describe('logs and removal policies', () => {
 describe('SAM', () => {
   it('declares the local endpoint variables, empty, only when synthesized for SAM', () => {
     const names = (t: Template) =>
-      resourcesOf(t, 'AWS::Lambda::Function').map(
+      handlerFunctionsOf(t).map(
         ([, fn]) => (fn.Properties.Environment as { Variables: Record<string, string> }).Variables,
       );
     for (const variables of names(template))

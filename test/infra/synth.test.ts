@@ -2,10 +2,10 @@
  * The real thing, once: `npx cdk synth` offline (cdk-nag and CDK's template validation included),
  * bundling every handler with the local esbuild as `cdk deploy` would. Then every bundle is held
  * to its size budget and imported in a fresh Node 22 process (the Lambda runtime's major version),
- * and the template carries what `sam local invoke` needs.
+ * and the template carries what `sam local invoke` needs. The PWA is built into the assembly too.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,6 +119,28 @@ describe('`npx cdk synth`', () => {
       expect(result.handler, result.name).toBe(true);
     }
   }, 300_000);
+
+  it('builds the PWA into the assembly, the source of the web deployment', () => {
+    const raw = JSON.parse(readFileSync(join(out, 'Cipherline.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: { SourceObjectKeys?: string[] } }>;
+    };
+    const builds = new Set(
+      Object.values(raw.Resources)
+        .filter((r) => r.Type === 'Custom::CDKBucketDeployment')
+        .map((r) => r.Properties.SourceObjectKeys![0]!.replace(/\.zip$/, '')),
+    );
+    expect(builds.size).toBe(1);
+    const dir = join(out, `asset.${[...builds][0]!}`);
+    for (const file of ['index.html', 'sw.js', 'manifest.webmanifest'])
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    const script = /src="\/(assets\/index-[^"]+\.js)"/.exec(
+      readFileSync(join(dir, 'index.html'), 'utf8'),
+    )![1]!;
+    expect(existsSync(join(dir, script)), script).toBe(true);
+    // Vite's manifest is for tools, and config.json is written at deploy time.
+    expect(existsSync(join(dir, '.vite'))).toBe(false);
+    expect(existsSync(join(dir, 'config.json'))).toBe(false);
+  });
 
   it('runs a bundle on its sample event in Node 22 ($default needs no cloud)', async () => {
     const bundle = bundles.find((b) => b.name === '$default')!;

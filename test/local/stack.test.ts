@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataFolderInUseError } from '../../infra/local/data-lock';
 import { startLocalStack } from '../../infra/local/stack';
 import { LOCAL_BUCKET_NAME, TABLES, TABLE_NAMES, localTableName } from '../../infra/resources';
+import { blobCorsOrigins } from '../../infra/web-policy';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import { FREE_PORTS, tempDataDir } from '../support/local-stack';
 
@@ -39,6 +40,21 @@ describe('local stack', () => {
         new GetBucketCorsCommand({ Bucket: LOCAL_BUCKET_NAME }),
       );
       expect(cors.CORSRules?.[0]?.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'PUT']));
+      expect(cors.CORSRules?.[0]?.AllowedOrigins).toEqual(blobCorsOrigins());
+      // A presigned PUT's preflight: pages on this machine pass, any other origin is refused.
+      const preflight = (origin: string) =>
+        fetch(`${stack.endpoints.s3}/${LOCAL_BUCKET_NAME}/blobs/some-id`, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'PUT',
+            'access-control-request-headers': 'content-type',
+          },
+        }).then((response) => response.status);
+      expect(await preflight('http://127.0.0.1:5173')).toBe(200);
+      expect(await preflight('https://localhost:8443')).toBe(200);
+      expect(await preflight('https://d111111abcdef8.cloudfront.net')).toBe(403);
+      expect(await preflight('http://192.168.1.20:5173')).toBe(403);
     } finally {
       await stack.stop();
     }
