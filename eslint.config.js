@@ -48,7 +48,7 @@ const runtimeNeutralImportPatterns = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.local/', 'cdk.out/', 'web/dist/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', '.local/', 'cdk.out/', 'web/dist/', 'dist/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

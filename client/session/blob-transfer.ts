@@ -39,7 +39,7 @@ import {
 import { toAsyncIterable } from '../crypto/file-plumbing';
 import { CipherlineError, asCipherlineError } from './errors';
 import type { BlobHttp, Clock, FileSource, FileWriter } from './ports';
-import type { Json } from './rpc';
+import type { CallServer } from './rpc';
 
 export type TransferStage = 'encrypt' | 'upload' | 'download' | 'decrypt';
 
@@ -50,14 +50,8 @@ export interface TransferProgress {
   readonly total: number;
 }
 
-export type CallServer = <T = Json>(
-  action: 'upload' | 'download',
-  fields: Json,
-  options?: { readonly retry?: boolean },
-) => Promise<T>;
-
 export interface TransferDeps {
-  readonly call: CallServer;
+  readonly call: CallServer<'upload' | 'download'>;
   readonly http: BlobHttp;
   readonly cipher: () => ChunkCipher;
   readonly clock: Clock;

@@ -32,6 +32,9 @@ export interface ConnectionOptions {
   /** The session was refused for good (e.g. signed out on another device). */
   readonly onEnded?: (error: CipherlineError) => void;
   readonly onPush: (event: Json) => void;
+  /** Whether an authentication failure ends the session (default: UNAUTHENTICATED,
+   * INVALID_CREDENTIALS and FORBIDDEN from the server); anything else is retried. */
+  readonly isFinal?: (error: CipherlineError) => boolean;
   /** A ping after this long without any frame (default 4 minutes, under the 10-minute limit). */
   readonly heartbeatMs?: number;
   /** How long a command waits for the connection to be online (default 20 s). */
@@ -40,6 +43,10 @@ export interface ConnectionOptions {
 }
 
 const FINAL_AUTH_CODES = new Set(['UNAUTHENTICATED', 'INVALID_CREDENTIALS', 'FORBIDDEN']);
+
+/** The server refused the session itself (nothing to retry). */
+export const isRefusal = (error: CipherlineError): boolean =>
+  error instanceof ServerError && FINAL_AUTH_CODES.has(error.code);
 
 export class Connection {
   readonly rpc: Rpc;
@@ -78,8 +85,9 @@ export class Connection {
     return this.#status;
   }
 
+  /** Connects (again, after stop() or the end of a session). */
   start(): void {
-    if (this.#status !== 'stopped') return;
+    if (this.#status !== 'stopped' && this.#status !== 'ended') return;
     this.#setStatus('connecting');
     this.#options.socket.start();
   }
@@ -142,7 +150,8 @@ export class Connection {
     } catch (error) {
       if (generation !== this.#generation) return;
       const failure = asCipherlineError(error);
-      if (failure instanceof ServerError && FINAL_AUTH_CODES.has(failure.code)) {
+      const isFinal = this.#options.isFinal ?? isRefusal;
+      if (isFinal(failure)) {
         this.#finish('ended');
         this.#options.onEnded?.(failure);
         return;

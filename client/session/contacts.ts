@@ -24,11 +24,11 @@ import type { DeviceState } from './device-state';
 import { CipherlineError, ServerError } from './errors';
 import type { EventStream } from './events';
 import type { Clock } from './ports';
-import type { Json } from './rpc';
+import type { CallServer } from './rpc';
 
 export interface ContactsDeps {
   readonly state: DeviceState;
-  readonly call: <T = Json>(action: 'keys', fields: Json) => Promise<T>;
+  readonly call: CallServer<'keys'>;
   readonly clock: Clock;
   readonly events: EventStream;
   readonly me: () => LocalKeys;
@@ -54,14 +54,20 @@ export class Contacts {
    * The contact's verified bundle, fetched when not cached or too old (or when `refresh`), pinned
    * on first use. IDENTITY_CHANGED when the keys differ from the pin; NOT_FOUND for no such user.
    */
-  async bundle(userId: string, options: { refresh?: boolean } = {}): Promise<VerifiedBundle> {
+  async bundle(
+    userId: string,
+    options: { refresh?: boolean; served?: BundleWire } = {},
+  ): Promise<VerifiedBundle> {
     const me = this.deps.me();
     if (userId === me.userId) return ownVerifiedBundle(me);
     const now = this.deps.clock.now();
     const cached = await this.deps.state.bundle(userId);
     const fresh =
-      !options.refresh && cached !== undefined && now - cached.fetchedAt < BUNDLE_MAX_CACHE_AGE_MS;
-    const wire = fresh ? cached.bundle : await this.#fetch(userId);
+      !options.refresh &&
+      !options.served &&
+      cached !== undefined &&
+      now - cached.fetchedAt < BUNDLE_MAX_CACHE_AGE_MS;
+    const wire = fresh ? cached.bundle : (options.served ?? (await this.#fetch(userId)));
     const verified = await this.#verify(userId, wire);
     if (!fresh) await this.deps.state.setBundle(userId, { bundle: wire, fetchedAt: now });
     return verified;
@@ -157,6 +163,9 @@ export class Contacts {
     const pin = await this.deps.state.pin(userId);
     try {
       const bundle = await verifyBundle(bundleFromWire(wire), pin);
+      // The keys are the pinned ones again (a false bundle was served once): nothing to accept.
+      if (pin && (await this.deps.state.keyChange(userId)))
+        await this.deps.state.clearKeyChange(userId);
       if (!pin) {
         await this.deps.state.setPin(userId, {
           ...pinnedIdentityOf(bundle),

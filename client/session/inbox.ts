@@ -33,6 +33,8 @@ export interface InboxDeps {
   readonly handle: (event: Json) => Promise<void>;
   /** After a page sequence (or a batch of pushes) is done: e.g. a summary of what did not open. */
   readonly settled?: () => void;
+  /** Acknowledging pushed events failed (the session reports it; nothing is lost). */
+  readonly failed?: (error: unknown) => void;
   readonly clock: Clock;
   /** How long after a push the ack waits for more pushes (default 200 ms). */
   readonly pushAckDelayMs?: number;
@@ -79,6 +81,12 @@ export class Inbox {
     });
   }
 
+  /** Asks the server for what this device has not processed of `stream` yet (after a send was
+   * refused for a stale epoch: the new epoch is in the log). */
+  catchUp(stream: string): Promise<void> {
+    return this.#serial.run(() => this.#ackAndDrain({ [stream]: this.#through.get(stream) ?? 0 }));
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#cancelPushAck?.();
@@ -100,8 +108,13 @@ export class Inbox {
   }
 
   async #ackAndDrain(through: Record<string, number>): Promise<void> {
-    const next = await this.#ack(through);
-    if (next) await this.#drain(next);
+    try {
+      const next = await this.#ack(through);
+      if (next) await this.#drain(next);
+    } catch (error) {
+      // The next connection's first page starts over from the server's cursors.
+      this.deps.failed?.(error);
+    }
   }
 
   async #drain(first: PageWire): Promise<void> {

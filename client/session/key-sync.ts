@@ -43,16 +43,12 @@ import type { BackupState, DeviceState } from './device-state';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
 import type { EventStream } from './events';
 import type { Clock } from './ports';
-import type { Json } from './rpc';
+import type { CallServer } from './rpc';
 import { Serial } from './serial';
 
 export interface KeySyncDeps {
   readonly state: DeviceState;
-  readonly call: <T = Json>(
-    action: 'keys' | 'send',
-    fields: Json,
-    options?: { readonly retry?: boolean },
-  ) => Promise<T>;
+  readonly call: CallServer<'keys' | 'send'>;
   readonly clock: Clock;
   readonly events: EventStream;
 }
@@ -223,10 +219,10 @@ export class KeySync {
     if (head.version > (await this.#backupState()).version) await this.refresh();
   }
 
-  /** Rotates the signed prekey when due: into the backup first, then published. */
-  rotateIfDue(): Promise<boolean> {
+  /** Rotates the signed prekey when due (or now, `force`): into the backup first, then published. */
+  rotateIfDue(options: { readonly force?: boolean } = {}): Promise<boolean> {
     return this.#serial.run(async () => {
-      const result = await rotateSignedPrekeyIfDue(this.keys, this.deps.clock.now());
+      const result = await rotateSignedPrekeyIfDue(this.keys, this.deps.clock.now(), options);
       if (!result.rotated && result.deletedIds.length === 0) return false;
       await this.#setKeys(result.keys);
       if (!result.rotated) return false;

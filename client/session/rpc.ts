@@ -10,6 +10,15 @@ import type { Clock, MessageSocket } from './ports';
 
 export type Json = Record<string, unknown>;
 
+/** Sends a command once online and resolves with its reply (Connection.call), limited to the
+ * routes a part of the session uses. `retry`: resend after a dropped connection (idempotent
+ * commands only). */
+export type CallServer<Route extends CommandRoute> = <T = Json>(
+  action: Route,
+  fields: Json,
+  options?: { readonly retry?: boolean },
+) => Promise<T>;
+
 interface Pending {
   readonly action: CommandRoute;
   readonly resolve: (reply: Json) => void;

@@ -1,17 +1,18 @@
 /** A signed-up account's Connection on the real Node socket, for tests of session parts below the client. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { NodeReconnectingSocket } from '../../client/node/reconnecting-socket';
+import { nodeSocket } from '../../client/node/reconnecting-socket';
+import type { ReconnectingSocket } from '../../client/session/reconnecting-socket';
 import { Connection } from '../../client/session/connection';
 import { systemClock } from '../../client/session/ports';
 
 export interface TestConnection {
   readonly connection: Connection;
   readonly username: string;
-  readonly socket: NodeReconnectingSocket;
+  readonly socket: ReconnectingSocket;
 }
 
 export async function signedUpConnection(url: string, username: string): Promise<TestConnection> {
-  const socket = new NodeReconnectingSocket({ url });
+  const socket = nodeSocket({ url });
   const authKey = randomBytes(32).toString('base64');
   const deviceId = `dev-${randomUUID()}`;
   let token: string | undefined;

@@ -93,6 +93,16 @@ export class FakeSocket implements MessageSocket {
     this.open();
   }
 
+  /** Opens the connection as soon as the client starts the socket (it may derive keys first). */
+  async openWhenStarted(timeoutMs = 20_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.state.status !== 'connecting') {
+      if (Date.now() > until) throw new Error('the client never started its socket');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.open();
+  }
+
   /** The server accepted a connection. */
   open(): void {
     this.connections++;
