@@ -13,6 +13,7 @@ import { adminIds } from '../../protocol/group-statement';
 import { artefactSubject, artefactToBase64 } from '../../protocol/group-artefacts';
 import { currentEpoch, findEpoch, type GroupView } from '../crypto/group';
 import { openGroup, sealGroup } from '../crypto/group-message';
+import { seenKey } from '../crypto/seen-store';
 import type { GroupBody } from '../crypto/envelope-payloads';
 import { checkText, userIdOf, type SentMessage } from './direct';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
@@ -200,6 +201,12 @@ export class Groups {
 
   /** Seals under the current epoch and sends; on a stale epoch, catches up and seals again. */
   async #send(groupId: string, messageId: string, body: GroupBody): Promise<SentMessage> {
+    // The group's log holds my own message too: this device has shown it already, so it is
+    // marked seen before it can come back (another device of mine shows it, as sent from here).
+    await this.deps.state.seen.add(
+      seenKey(this.deps.keys.keys.userId, messageId),
+      this.deps.clock.now(),
+    );
     for (let attempt = 1; ; attempt++) {
       const view = await this.#epochs.current(groupId, {
         checkRoster: attempt > 1 || this.#rosterChanged.has(groupId),

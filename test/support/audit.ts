@@ -60,26 +60,16 @@ export async function auditStack(
       if (needle.forms.some((form) => haystack.includes(form)))
         found.push(`${needle.label} in ${where}`);
   };
-  const dynamo = makeDynamoClient(endpoints.dynamodb);
   let items = 0;
-  for (const table of TABLE_NAMES) {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamo.send(
-        new ScanCommand({ TableName: localTableName(table), ExclusiveStartKey: start }),
-      );
-      for (const item of page.Items ?? []) {
-        items++;
-        const parts: Buffer[] = [];
-        for (const [key, value] of Object.entries(item)) {
-          parts.push(Buffer.from(key));
-          flatten(value, parts);
-        }
-        search(Buffer.concat(parts.flatMap((part) => [part, Buffer.from([0])])), `table ${table}`);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
+  await scanEveryItem(endpoints.dynamodb, (table, item) => {
+    items++;
+    const parts: Buffer[] = [];
+    for (const [key, value] of Object.entries(item)) {
+      parts.push(Buffer.from(key));
+      flatten(value, parts);
+    }
+    search(Buffer.concat(parts.flatMap((part) => [part, Buffer.from([0])])), `table ${table}`);
+  });
   const s3 = makeS3Client(endpoints.s3);
   let objects = 0;
   let token: string | undefined;
@@ -97,4 +87,22 @@ export async function auditStack(
     token = listing.NextContinuationToken;
   } while (token);
   return { items, objects, found };
+}
+
+/** Every item of every table of a local stack, page by page. */
+export async function scanEveryItem(
+  dynamodbUrl: string,
+  visit: (table: (typeof TABLE_NAMES)[number], item: Record<string, AttributeValue>) => void,
+): Promise<void> {
+  const dynamo = makeDynamoClient(dynamodbUrl);
+  for (const table of TABLE_NAMES) {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(
+        new ScanCommand({ TableName: localTableName(table), ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) visit(table, item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
 }
