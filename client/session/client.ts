@@ -85,16 +85,23 @@ export class CipherlineClient {
   /** Events wait for this: the device's keys are loaded (or restored, or made at signup). */
   #ready: Promise<void>;
   #setReady: () => void = () => undefined;
+  /** Resolved by close(): work waiting for the keys gives up (they may never come). */
+  #closing: Promise<void>;
+  #setClosing: () => void = () => undefined;
+  #isClosing = false;
   #firstAuth: { resolve: () => void; reject: (error: CipherlineError) => void } | undefined;
   #cipher: ReturnType<ChunkCipherFactory> | undefined;
   #cancelDaily: (() => void) | undefined;
   #resumedTransfers = false;
+  /** The work after the latest authentication (close waits for it: it writes to the store). */
+  #afterAuth: Promise<void> = Promise.resolve();
 
   private constructor(options: ClientOptions, state: DeviceState) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#state = state;
     this.#ready = new Promise((resolve) => (this.#setReady = resolve));
+    this.#closing = new Promise((resolve) => (this.#setClosing = resolve));
     const call = <T = Json>(
       action: Parameters<Connection['call']>[0],
       fields: Json,
@@ -107,7 +114,11 @@ export class CipherlineClient {
       authenticate: (rpc) => this.#authenticate(rpc),
       isFinal: (error) =>
         this.#plan.kind === 'resume' ? isRefusal(error) : error instanceof ServerError,
-      onAuthenticated: (reply) => void this.#afterAuthentication(reply),
+      onAuthenticated: (reply) => {
+        this.#afterAuth = this.#afterAuthentication(reply).catch((error: unknown) =>
+          this.#warn('Setting up after connecting failed; it is tried again next time.', error),
+        );
+      },
       onStatus: (status) => this.#events.emit({ type: 'connection', status }),
       onEnded: (error) => this.#ended(error),
       onPush: (event) => {
@@ -309,7 +320,8 @@ export class CipherlineClient {
   async #afterAuthentication(reply: Json): Promise<void> {
     this.#firstAuth?.resolve();
     this.#firstAuth = undefined;
-    await this.#ready;
+    await Promise.race([this.#ready, this.#closing]);
+    if (this.#isClosing) return;
     try {
       await this.#keys.publishIfNeeded();
       await this.#keys.rotateIfDue();
@@ -389,10 +401,15 @@ export class CipherlineClient {
 
   /** Stops the connection and the workers; the device keeps its state for the next resume. */
   async close(): Promise<void> {
+    this.#isClosing = true;
+    this.#setClosing();
+    // What is being handled finishes first (its store writes and replies), then the socket goes.
+    this.#inbox.stop();
+    await this.#afterAuth;
+    await this.#inbox.idle();
     if (this.#connection.status === 'online') await this.#flushBackup();
     this.#cancelBackup?.();
     this.#cancelDaily?.();
-    this.#inbox.stop();
     this.#connection.stop();
     await this.#cipher?.close();
     this.#cipher = undefined;

@@ -117,26 +117,26 @@ export class Direct {
       this.deps.unreadable.add('malformed', 'a message without sender or envelope');
       return;
     }
-    let envelope: Uint8Array;
+    let open: () => Promise<void>;
     try {
-      envelope = fromBase64(envelopeText);
-      const header = peekEnvelopeHeader(envelope);
-      if (header.type === 'backup-note') {
-        await this.deps.keys.onNote(envelope, from);
-        return;
-      }
+      const envelope = fromBase64(envelopeText);
+      open =
+        peekEnvelopeHeader(envelope).type === 'backup-note'
+          ? () => this.deps.keys.onNote(envelope, from)
+          : () => this.#open(envelope, from);
     } catch (error) {
       this.deps.unreadable.addError(error, from);
       return;
     }
     try {
-      await this.#open(envelope, from);
+      await open();
     } catch (error) {
       if (error instanceof CryptoError && error.code === 'UNKNOWN_PREKEY') {
-        // Sealed to a prekey another device of mine made: refresh from the backup, try again.
+        // Sealed to a prekey another device of mine made (a message, or the note to self that
+        // announces it): refresh from the backup, which holds it, and try again.
         try {
           await this.deps.keys.refresh();
-          await this.#open(envelope, from);
+          await open();
           return;
         } catch (again) {
           this.deps.unreadable.addError(again, from);

@@ -145,6 +145,22 @@ describe('several devices of one account', () => {
       return pins.includes('pete') && pins.includes('quin');
     });
   });
+
+  it('a prekey rotation on one device: the other opens its note and what is sealed to the new prekey', async () => {
+    const { device: phone } = await signedUp('rosa');
+    const laptop = await signedIn('rosa');
+    const lost = await signedIn('rosa');
+    const lostId = lost.client.whoami().deviceId;
+    await lost.close();
+    // Removing a device rotates the prekey: backup first, then the bundle, then a note to self
+    // sealed to the new prekey, which the laptop does not hold until it refreshes.
+    await phone.client.removeDevice(lostId);
+    const { device: tess } = await signedUp('tess');
+    await tess.client.sendText('rosa', 'to the rotated prekey');
+    await laptop.next(isMessage('to the rotated prekey'));
+    await phone.next(isMessage('to the rotated prekey'));
+    expect(laptop.events.filter((event) => event.type === 'unreadable-summary')).toEqual([]);
+  });
 });
 
 async function pinsOf(d: TestDevice): Promise<string[]> {
