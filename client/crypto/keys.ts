@@ -215,19 +215,22 @@ export interface RotationResult {
 
 /**
  * Call at start-up and then daily. Makes a new signed prekey when the current one is at least
- * SIGNED_PREKEY_ROTATION_MS old or dated after `now`, and deletes prekeys superseded more than SIGNED_PREKEY_GRACE_MS
- * ago. Ids count up (wrapping after 2^32 - 1, skipping ids still kept).
+ * SIGNED_PREKEY_ROTATION_MS old or dated after `now` (or at once with `force`: a device of the
+ * account was removed, DESIGN.md section 4), and deletes prekeys superseded more than
+ * SIGNED_PREKEY_GRACE_MS ago. Ids count up (wrapping after 2^32 - 1, skipping ids still kept).
  */
 export async function rotateSignedPrekeyIfDue(
   keys: LocalKeys,
   now: number,
+  options: { readonly force?: boolean } = {},
 ): Promise<RotationResult> {
   const current = currentSignedPrekey(keys);
   let prekeys: LocalSignedPrekey[] = [...keys.signedPrekeys];
   let rotated = false;
   // A creation time in the future (a clock that ran ahead) is due too: otherwise a wrong clock
   // would turn rotation off, and senders refuse such a prekey anyway.
-  if (now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS || current.createdAt > now) {
+  const due = now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS || current.createdAt > now;
+  if (due || options.force) {
     const nextId = (id: number): number => (id >= MAX_PREKEY_ID ? 1 : id + 1);
     let id = nextId(current.id);
     while (prekeys.some((prekey) => prekey.id === id)) id = nextId(id);

@@ -43,13 +43,22 @@ function nodeWorkerPort(worker: Worker): ChunkWorkerPort {
   };
 }
 
-/** A pool of `size` worker threads (default: one per core, at least 2). Call close() when done. */
+/** What a bundled program's workers find in `workerData.role` (see cli/entry.ts). */
+export const CHUNK_WORKER_ROLE = 'cipherline-chunk-worker';
+
+/**
+ * A pool of `size` worker threads (default: one per core, at least 2). Call close() when done.
+ * `bundleEntry`: a one-file build (the terminal client's) runs its own file as the worker, which
+ * starts file-chunk-worker when `workerData.role` is CHUNK_WORKER_ROLE.
+ */
 export function createNodeWorkerChunkCipher(
   size = Math.max(2, availableParallelism()),
+  bundleEntry?: URL,
 ): ChunkWorkerPool {
   if (!Number.isInteger(size) || size < 1) throw new RangeError('pool size must be ≥ 1');
-  const ports = Array.from({ length: size }, () =>
-    nodeWorkerPort(new Worker(BOOT_URL, { workerData: { entry: ENTRY_URL.href } })),
-  );
-  return new ChunkWorkerPool(ports);
+  const start = () =>
+    bundleEntry
+      ? new Worker(bundleEntry, { workerData: { role: CHUNK_WORKER_ROLE } })
+      : new Worker(BOOT_URL, { workerData: { entry: ENTRY_URL.href } });
+  return new ChunkWorkerPool(Array.from({ length: size }, () => nodeWorkerPort(start())));
 }

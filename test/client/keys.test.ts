@@ -304,6 +304,16 @@ describe('signed prekey rotation', () => {
     ]);
     expect((await rotateSignedPrekeyIfDue(rotation.keys, T0 + 1)).rotated).toBe(false);
   });
+
+  it('rotates at once when forced (a device of the account was removed)', async () => {
+    const bob = await generateLocalKeys('bob', T0);
+    const forced = await rotateSignedPrekeyIfDue(bob, T0 + 1, { force: true });
+    expect(forced.rotated).toBe(true);
+    expect(forced.keys.signedPrekeys.map((p) => [p.id, p.supersededAt])).toEqual([
+      [1, T0 + 1],
+      [2, undefined],
+    ]);
+  });
 });
 
 describe('serialised private keys (for the backup)', () => {

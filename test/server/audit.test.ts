@@ -5,7 +5,6 @@
  * session token, a group or file key, or a private key.
  */
 import { randomUUID } from 'node:crypto';
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDirect, sealDirect } from '../../client/crypto/envelope';
@@ -33,10 +32,11 @@ import {
 } from '../../client/crypto/keys';
 import { decodeStatement, encodeStatement } from '../../protocol/group-statement';
 import type { LocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName } from '../../infra/resources';
-import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
+import { LOCAL_BUCKET_NAME } from '../../infra/resources';
+import { makeS3Client } from '../../lambdas/runtime/aws';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { expectOk, fetchBundle, signupCryptoUser, type CryptoUser } from '../support/crypto-user';
+import { scanEveryItem } from '../support/audit';
 import { startTestStack } from '../support/local-stack';
 import { fromBase64, toBase64, utf8 } from '../../protocol/bytes';
 
@@ -285,23 +285,13 @@ describe('audit: the cloud only sees ciphertext', () => {
   }, 60_000);
 
   it('left no plaintext or secret in any DynamoDB item', async () => {
-    const dynamo = makeDynamoClient(stack.endpoints.dynamodb);
     let items = 0;
-    for (const table of TABLE_NAMES) {
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await dynamo.send(
-          new ScanCommand({ TableName: localTableName(table), ExclusiveStartKey: start }),
-        );
-        for (const item of page.Items ?? []) {
-          items++;
-          const text = JSON.stringify(item);
-          for (const needle of [...Object.values(MARKERS), ...secrets])
-            expect(text, `${table} holds a secret`).not.toContain(needle);
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }
+    await scanEveryItem(stack.endpoints.dynamodb, (table, item) => {
+      items++;
+      const text = JSON.stringify(item);
+      for (const needle of [...Object.values(MARKERS), ...secrets])
+        expect(text, `${table} holds a secret`).not.toContain(needle);
+    });
     expect(items).toBeGreaterThan(20); // the scenario really wrote things
   });
 
