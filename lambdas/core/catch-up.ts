@@ -18,15 +18,14 @@ import {
 import { RETENTION_DAYS } from '../../infra/resources';
 import type { ServerDeps } from '../runtime/deps';
 import type { GroupLogEntry, LogHead, Membership } from '../stores/group-ports';
+import { PageBudget, jsonBytes, walkStream, type EntryStep, type StreamWalk } from './stream-walk';
 import {
-  IN_FLIGHT_MAX_MS,
-  PageBudget,
-  jsonBytes,
-  walkStream,
-  type EntryStep,
-  type StreamWalk,
-} from './stream-walk';
-import { epochEvent, groupMessageEvent, inboxEvent, membershipEvent } from './stream-events';
+  epochEvent,
+  sameStatement,
+  groupMessageEvent,
+  inboxEvent,
+  membershipEvent,
+} from './stream-events';
 
 const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
@@ -148,9 +147,10 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
           case 'message':
             return groupMessageEvent(entry);
           case 'epoch': {
-            const share = shares.get(`${groupId}#${entry.epoch}`);
-            // Its maker is still storing key-shares (a big epoch takes several frames): wait.
-            if (!share && now - entry.storedAt <= IN_FLIGHT_MAX_MS) return entry.storedAt;
+            // An epoch's entry is written once all its key-shares are stored, so none is still
+            // coming: a reader without one (it joined after the epoch was made) gets `epoch`.
+            const stored = shares.get(`${groupId}#${entry.epoch}`);
+            const share = stored && sameStatement(stored, entry.statementHash) ? stored : undefined;
             return epochEvent(entry, share);
           }
           case 'member-joined':
@@ -164,7 +164,6 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
           }
         }
       })();
-      if (typeof event === 'number') return { kind: 'wait', readyAt: event + IN_FLIGHT_MAX_MS };
       return event ? { kind: 'event', event, bytes: jsonBytes(event) } : { kind: 'pass' };
     };
     return { walk: walkStream(range.after, read.items, now, budget, step), more: read.more };
