@@ -85,6 +85,8 @@ const appendsToInbox = allOf(
  * key-shares of the epochs in them (keySharesOf).
  */
 const servesPages: TableGrants = {
+  // The reader's block list when a page holds an epoch (a blocked maker's key-share is withheld).
+  users: { items: ['GetItem'] },
   counters: { items: ['GetItem', 'PutItem'] },
   members: { items: ['Query'] },
   groups: { items: ['BatchGetItem'] },
@@ -357,12 +359,12 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     // store: the previous statement (getEpoch), signers' keys (bundlesOf), the roster's
     // artefacts (artefactsOf), the claimed statement, claimEpoch, putKeyShare, the epoch's
     // shares (keySharesOfEpoch), completeEpoch, putEpoch, the epoch's log entry, pushes; fetch:
-    // keySharesFor and getEpoch.
+    // keySharesFor, getEpoch and my block list. Blockers of the maker (blockersOf).
     tables: allOf(
       signedIn,
       rateLimited,
       readsGroup,
-      { users: { items: ['BatchGetItem'] } },
+      { users: { items: ['BatchGetItem', 'GetItem'] } },
       { groups: { items: ['UpdateItem'] } },
       { groupKeys: { items: ['PutItem', 'GetItem', 'Query', 'BatchGetItem'] } },
       { groupLog: { items: ['PutItem'] } },

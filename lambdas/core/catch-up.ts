@@ -134,13 +134,16 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
     const read = await deps.groupLog.entries(groupId, range.after, range.until, limit, now);
     const epochs = read.items.filter((entry) => entry.kind === 'epoch');
     // My key-share of each epoch in this part of the log, read by key.
-    const shares =
+    const [shares, blocked] =
       epochs.length > 0
-        ? await deps.groups.keySharesOf(
-            userId,
-            epochs.map(({ epoch }) => ({ groupId, epoch })),
-          )
-        : new Map();
+        ? await Promise.all([
+            deps.groups.keySharesOf(
+              userId,
+              epochs.map(({ epoch }) => ({ groupId, epoch })),
+            ),
+            deps.users.get(userId).then((user) => new Set(user?.blocked ?? [])),
+          ])
+        : [new Map(), new Set<string>()];
     const step = (entry: GroupLogEntry): EntryStep<DurableEvent> => {
       const event = (() => {
         switch (entry.kind) {
@@ -150,7 +153,11 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
             // An epoch's entry is written once all its key-shares are stored, so none is still
             // coming: a reader without one (it joined after the epoch was made) gets `epoch`.
             const stored = shares.get(`${groupId}#${entry.epoch}`);
-            const share = stored && sameStatement(stored, entry.statementHash) ? stored : undefined;
+            // A key-share from a user the reader blocks is withheld: the reader rekeys.
+            const share =
+              stored && sameStatement(stored, entry.statementHash) && !blocked.has(stored.from)
+                ? stored
+                : undefined;
             return epochEvent(entry, share);
           }
           case 'member-joined':

@@ -331,9 +331,12 @@ async function completeEpoch(
   } as const;
   const logSeq = current.epochLogSeq ?? 0;
   await deps.groupLog.putEntry(logSeq, entry, now);
-  const pushed = await mapWithPool(claimed.members, FAN_OUT_CONCURRENCY, (to) =>
-    pushToUsers(deps, context, [to], live(epochEvent({ ...entry, seq: logSeq }, shares.get(to)))),
-  );
+  // A member who blocks the maker gets the epoch without its key-share (and rekeys).
+  const blockers = await deps.users.blockersOf(claimed.members, claimed.by);
+  const pushed = await mapWithPool(claimed.members, FAN_OUT_CONCURRENCY, (to) => {
+    const share = blockers.has(to) ? undefined : shares.get(to);
+    return pushToUsers(deps, context, [to], live(epochEvent({ ...entry, seq: logSeq }, share)));
+  });
   return pushed.reduce((sum, count) => sum + count, 0);
 }
 
@@ -346,8 +349,10 @@ async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: Rout
     frame.after ?? 0,
     KEY_SHARE_PAGE,
   );
+  const blocked = new Set((await deps.users.get(me))?.blocked ?? []);
   const found: KeyShareRecordWire[] = [];
   for (const share of shares) {
+    if (blocked.has(share.from)) continue; // withheld from a blocker: it rekeys
     const epoch = await deps.groups.getEpoch(group.groupId, share.epoch);
     // A claim never completed (no epoch record), or a share of an overtaken claim's statement.
     if (!epoch || !sameStatement(share, epoch.statementHash)) continue;

@@ -283,6 +283,34 @@ describe('joins, leaves and makers that never finish deadlock nothing', () => {
   });
 });
 
+describe('blocking (issue 9 point 11)', () => {
+  it('a key-share from a user the member blocks is stored, the epoch completes, but the blocker is neither pushed nor served it', async () => {
+    const groupId = newGroup();
+    await establish(groupId, ['alice', 'bob', 'carol']);
+    expect(await user('carol').client.request('block', { op: 'add', userId: 'bob' })).toMatchObject(
+      { type: 'ok' },
+    );
+    const stored = await storeEpoch(user('bob'), groupId);
+    expect(stored).toMatchObject({ current: true, stored: 3 });
+    const epoch = stored.epoch as number;
+    const ofEpoch = (m: Record<string, unknown>) =>
+      m.groupId === groupId && m.epoch === epoch && (m.type === 'epoch' || m.type === 'key-share');
+    expect(await user('alice').client.waitFor(ofEpoch)).toMatchObject({ type: 'key-share' });
+    expect(await user('carol').client.waitFor(ofEpoch)).toMatchObject({
+      type: 'epoch',
+      from: 'bob',
+    });
+    const page = (await user('carol').client.request('ack', { through: { [`g:${groupId}`]: 0 } }))
+      .page as { events: Record<string, unknown>[] };
+    expect(page.events.find(ofEpoch)).toMatchObject({ type: 'epoch' });
+    const fetched = await user('carol').client.request('sharekey', { op: 'fetch', groupId });
+    expect((fetched.keyShares as { epoch: number }[]).map((s) => s.epoch)).not.toContain(epoch);
+    // Her client rekeys, and the group goes on.
+    await stillUsable(groupId, 'carol', 'alice');
+    await user('carol').client.request('block', { op: 'remove', userId: 'bob' });
+  });
+});
+
 describe('admins', () => {
   it('only an admin removes a member, and only an admin statement may carry the removal', async () => {
     const groupId = newGroup();
