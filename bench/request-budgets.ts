@@ -41,6 +41,10 @@ export const BUDGETS = {
   sendgroup: (members: number) => 4 + batches(members),
   /** sendgroup's, plus the blob's record and its read grants (BatchWriteItem, 25 a call). */
   sendgroupfile: (members: number) => 5 + batches(members) + Math.ceil((members - 1) / 25),
-  /** rate window, create attempt, add member, log entry + row, other members' mailboxes, member bundles, current epoch. */
-  join: (membersAfter: number) => 6 + batches(membersAfter - 1) + batches(membersAfter),
+  /**
+   * rate window, the group item, the joiner's published key (its join request), its last
+   * departure (the rejoin cool-down), the request stored, add member, log entry + row, other
+   * members' mailboxes, member bundles, the pending additions' artefacts, current epoch.
+   */
+  join: (membersAfter: number) => 10 + batches(membersAfter - 1) + batches(membersAfter),
 } as const;

@@ -85,6 +85,8 @@ const appendsToInbox = allOf(
  * key-shares of the epochs in them (keySharesOf).
  */
 const servesPages: TableGrants = {
+  // The reader's block list when a page holds an epoch (a blocked maker's key-share is withheld).
+  users: { items: ['GetItem'] },
   counters: { items: ['GetItem', 'PutItem'] },
   members: { items: ['Query'] },
   groups: { items: ['BatchGetItem'] },
@@ -105,10 +107,21 @@ const bindsConnection = allOf(
 const opensSession = allOf({ sessions: { items: ['PutItem'] } }, bindsConnection);
 /** requireGroup / requireGroupMember → GroupStore.get. */
 const readsGroup: TableGrants = { groups: { items: ['GetItem'] } };
-/** memberBundles → UserStore.bundlesOf; membersReply also reads the current epoch. */
+/**
+ * memberBundles → UserStore.bundlesOf; membersReply also reads the current epoch and the pending
+ * artefacts (GroupStore.artefactsOf).
+ */
 const describesMembers: TableGrants = {
   users: { items: ['BatchGetItem'] },
-  groupKeys: { items: ['GetItem'] },
+  groupKeys: { items: ['GetItem', 'BatchGetItem'] },
+};
+/**
+ * freshArtefact: the signer's published key (UserStore.bundlesOf); GroupStore.putArtefact, and
+ * artefactsOf for the rejoin cool-down.
+ */
+const checksArtefacts: TableGrants = {
+  users: { items: ['BatchGetItem'] },
+  groupKeys: { items: ['PutItem', 'BatchGetItem'] },
 };
 /** logMembership: the log entry (GroupLogStore.putEntry) and the row (putMembership, markLeft). */
 const logsMembership: TableGrants = {
@@ -286,11 +299,12 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     tables: allOf(signedIn, rateLimited, { groups: { items: ['PutItem'] } }, logsMembership),
   }),
   join: spec('join', {
-    // create-or-addMember on the group item, the join entry and row (or a repaired row), the
-    // reply, member-joined pushes.
+    // The join request, create-or-addMember on the group item, the join entry and row (or a
+    // repaired row), the reply, member-joined pushes.
     tables: allOf(
       signedIn,
       rateLimited,
+      checksArtefacts,
       { groups: { items: ['PutItem', 'GetItem', 'UpdateItem'] } },
       logsMembership,
       describesMembers,
@@ -301,8 +315,34 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   leave: spec('leave', {
     tables: allOf(
       signedIn,
+      checksArtefacts,
       { groups: { items: ['UpdateItem', 'GetItem'] } },
       logsMembership,
+      pushesToUsers,
+    ),
+    pushes: true,
+  }),
+  // An admin's removal: as leave, for another member.
+  remove: spec('remove', {
+    tables: allOf(
+      signedIn,
+      checksArtefacts,
+      { groups: { items: ['UpdateItem', 'GetItem'] } },
+      logsMembership,
+      pushesToUsers,
+    ),
+    pushes: true,
+  }),
+  // An admin's addition: as join, for a user it names (UserStore.get: the user exists).
+  add: spec('add', {
+    tables: allOf(
+      signedIn,
+      rateLimited,
+      checksArtefacts,
+      { users: { items: ['GetItem'] } },
+      { groups: { items: ['GetItem', 'UpdateItem'] } },
+      logsMembership,
+      describesMembers,
       pushesToUsers,
     ),
     pushes: true,
@@ -316,14 +356,17 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
   }),
   members: spec('members', { tables: allOf(signedIn, readsGroup, describesMembers) }),
   sharekey: spec('sharekey', {
-    // store: claimEpoch, putEpoch, putKeyShare, the epoch's log entry, pushes; fetch:
-    // keySharesFor and getEpoch.
+    // store: the previous statement (getEpoch), signers' keys (bundlesOf), the roster's
+    // artefacts (artefactsOf), the claimed statement, claimEpoch, putKeyShare, the epoch's
+    // shares (keySharesOfEpoch), completeEpoch, putEpoch, the epoch's log entry, pushes; fetch:
+    // keySharesFor, getEpoch and my block list. Blockers of the maker (blockersOf).
     tables: allOf(
       signedIn,
       rateLimited,
       readsGroup,
+      { users: { items: ['BatchGetItem', 'GetItem'] } },
       { groups: { items: ['UpdateItem'] } },
-      { groupKeys: { items: ['PutItem', 'GetItem', 'Query'] } },
+      { groupKeys: { items: ['PutItem', 'GetItem', 'Query', 'BatchGetItem'] } },
       { groupLog: { items: ['PutItem'] } },
       pushesToUsers,
     ),

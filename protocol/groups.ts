@@ -69,8 +69,32 @@ export const Statement = z.base64().min(4).max(MAX_STATEMENT_BASE64_CHARS);
 export const Artefact = z.base64().min(4).max(MAX_ARTEFACT_BASE64_CHARS);
 
 export const CreateFrame = BaseFrame.extend({ action: z.literal('create'), groupId: GroupName });
-export const JoinFrame = BaseFrame.extend({ action: z.literal('join'), groupId: GroupName });
-export const LeaveFrame = BaseFrame.extend({ action: z.literal('leave'), groupId: GroupName });
+/** `request`: my signed join request (group-artefacts.ts), dated within minutes of the server. */
+export const JoinFrame = BaseFrame.extend({
+  action: z.literal('join'),
+  groupId: GroupName,
+  request: Artefact,
+});
+/** `request`: my signed leave. */
+export const LeaveFrame = BaseFrame.extend({
+  action: z.literal('leave'),
+  groupId: GroupName,
+  request: Artefact,
+});
+/** An admin removes a member: `request` is the admin's signed removal of `userId`. */
+export const RemoveFrame = BaseFrame.extend({
+  action: z.literal('remove'),
+  groupId: GroupName,
+  userId: UserName,
+  request: Artefact,
+});
+/** An admin adds a user (the only way into a group closed to joins): its signed addition. */
+export const AddFrame = BaseFrame.extend({
+  action: z.literal('add'),
+  groupId: GroupName,
+  userId: UserName,
+  request: Artefact,
+});
 export const MembersFrame = BaseFrame.extend({
   action: z.literal('members'),
   groupId: GroupName,
@@ -88,6 +112,8 @@ export const ListFrame = BaseFrame.extend({
 export type CreateFrame = z.infer<typeof CreateFrame>;
 export type JoinFrame = z.infer<typeof JoinFrame>;
 export type LeaveFrame = z.infer<typeof LeaveFrame>;
+export type RemoveFrame = z.infer<typeof RemoveFrame>;
+export type AddFrame = z.infer<typeof AddFrame>;
 export type MembersFrame = z.infer<typeof MembersFrame>;
 export type ListFrame = z.infer<typeof ListFrame>;
 
@@ -102,18 +128,23 @@ export type KeyShareWire = z.infer<typeof KeyShareWire>;
 /** Most members per frame is bounded by the 32 KB frame anyway; bigger epochs take several frames. */
 export const MAX_KEY_SHARES_PER_FRAME = 256;
 
+/** A statement's hash (SHA-256 of its signed bytes, group-statement.ts), base64. */
+export const StatementHash = z.base64().length(44);
+
 export const SharekeyFrame = z.discriminatedUnion('op', [
   /**
    * Store epoch `epoch` (= current + 1) with its signed statement and key-shares, or more
-   * key-shares of the epoch I made (same statement again): an epoch for a big group takes
-   * several frames, each carrying the statement and some of the shares.
+   * key-shares of the epoch I claimed: an epoch for a big group takes several frames; the first
+   * carries the statement, later ones the statement or only its hash. The epoch becomes current
+   * once every member's key-share is stored.
    */
   BaseFrame.extend({
     action: z.literal('sharekey'),
     op: z.literal('store'),
     groupId: GroupName,
     epoch: Epoch,
-    statement: Statement,
+    statement: Statement.optional(),
+    statementHash: StatementHash.optional(),
     keyShares: z.array(KeyShareWire).min(1).max(MAX_KEY_SHARES_PER_FRAME),
   }),
   /** My key-shares of this group, every epoch I was given one, oldest first, paged by epoch. */
@@ -145,6 +176,15 @@ export type SendGroupFrame = z.infer<typeof SendGroupFrame>;
 export interface GroupMemberWire {
   userId: string;
   bundle?: PublicBundleWire;
+  /** A pending addition (not in the current epoch yet): its join request or admin addition. */
+  artefact?: string;
+}
+
+/** A pending removal: a user of the current epoch who left or was removed since, with the leave
+ * or the admin's removal the next epoch must carry. */
+export interface GroupRemovalWire {
+  userId: string;
+  artefact: string;
 }
 
 /** Replies. */
@@ -166,8 +206,13 @@ export interface MembersReply {
   /** The current epoch's signed statement: a joiner builds the next epoch on it (absent before epoch 1). */
   statement?: string;
   memberCount: number;
+  /** The current admins (the creator before epoch 1) and whether joins are closed. */
+  admins: string[];
+  closed: boolean;
   /** Members by user id, as many as fit in one reply (bundles make a full group about 130 KB). */
   members: GroupMemberWire[];
+  /** Pending removals in the same user-id range as `members`. */
+  removals: GroupRemovalWire[];
   /** Present when more members follow: pass it as `after` to `members`. */
   next?: string;
 }

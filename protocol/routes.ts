@@ -18,6 +18,8 @@ export const COMMAND_ROUTES = [
   'create',
   'join',
   'leave',
+  'remove',
+  'add',
   'list',
   'members',
   'sharekey',

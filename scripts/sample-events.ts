@@ -50,6 +50,25 @@ export const SAMPLE = {
   blobId: 'c2FtcGxlLWJsb2ItMDAwMQ',
   envelope: b64('sample ciphertext, opaque to the server'),
   time: Date.UTC(2026, 0, 1, 12, 0, 0),
+  /**
+   * sample-alice's signing key and what it signed at `time` (Ed25519 is deterministic: the key
+   * is made from the seed bytes 1..32, a sample, not anyone's key): the public keys the test
+   * publishes for her, epoch 1 of sample-group, her join request and leave, and her admin's
+   * removal and addition of sample-bob. Artefacts older than a few minutes are refused, so
+   * `sam local invoke` of join/leave/remove/add shows the refusal unless re-signed.
+   */
+  identitySign: 'ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=',
+  identityDh: 'BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=',
+  statement:
+    'AgAAANkAAAAdY2lwaGVybGluZS92Mi9ncm91cC1zdGF0ZW1lbnQAAAAMc2FtcGxlLWdyb3VwAAAABAAAAAEAAAAGY3JlYXRlAAAADHNhbXBsZS1hbGljZQAAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAGbeW3WAAAAAAEAAAAAIQAAAB0BzanYHKQX3xGOIrBpmoC/EnNhbXBsZS1hbGljZQAAACAJe4II0f0YLtwxt9tHLwzUiNXXhSjGv2HX25fFPeq+CgAAAAAAAAAAAAAAQEGzuMNB6q/MC2w23l6VzM5Q66t0A91V/jY0gWBmUysY46hO189baUnIhJCD+p9jwbYxKfN4tWw5Ux4lQmErawU=',
+  joinRequest:
+    'AQAAAAxzYW1wbGUtZ3JvdXAAAAAMc2FtcGxlLWFsaWNlAAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACAAAAZt5bdYAAAAAQMCoFvQ51NSHG9KxdD3Ih++4CA5xDX9SvIc4ZrQUJsuIt1dP2yCmCH+lY5IMyWNep8EqIIv/id8sNIzodjdsDQ8=',
+  leave:
+    'AgAAAAxzYW1wbGUtZ3JvdXAAAAAMc2FtcGxlLWFsaWNlAAAACAAAAZt5bdYAAAAAQI/kMFW3Dxq01wpvKc6Q9fBDKhDhmC/IsQqI7jj8ORpvdVknQhhVVj6W/FXFlqgY9rUYeFjilxpFxfq0ot9PNgg=',
+  removal:
+    'AwAAAAxzYW1wbGUtZ3JvdXAAAAAMc2FtcGxlLWFsaWNlAAAACnNhbXBsZS1ib2IAAAAIAAABm3lt1gAAAABAYYk4SQGgjrGVq9d2uvVHh33327BNFhkzblBEBycRJ5LBUuj7Yeo/11E329yI6A2QiodRowIkq3gMLIROlNZADw==',
+  addition:
+    'BAAAAAxzYW1wbGUtZ3JvdXAAAAAMc2FtcGxlLWFsaWNlAAAACnNhbXBsZS1ib2IAAAAIAAABm3lt1gAAAABA4Hni1Ue95QGvR/9co0G5hx7/c3F2y43edjvNszyq1V6IXg4/VK2wFMWYqZojMk+rpimcY5etN0XyMbvzJUQBAA==',
 } as const;
 
 const connection = (connectionId: string): ConnectionInfo => ({
@@ -91,16 +110,18 @@ export const SAMPLE_FRAMES: Record<CommandRoute, Record<string, unknown>> = {
   send: { to: SAMPLE.other, messageId: 'sample-message-1', envelope: SAMPLE.envelope },
   ack: { through: { inbox: 1 } },
   create: { groupId: SAMPLE.groupId },
-  join: { groupId: SAMPLE.groupId },
-  leave: { groupId: SAMPLE.groupId },
+  join: { groupId: SAMPLE.groupId, request: SAMPLE.joinRequest },
+  leave: { groupId: SAMPLE.groupId, request: SAMPLE.leave },
+  remove: { groupId: SAMPLE.groupId, userId: SAMPLE.other, request: SAMPLE.removal },
+  add: { groupId: SAMPLE.groupId, userId: SAMPLE.other, request: SAMPLE.addition },
   list: { mine: true },
   members: { groupId: SAMPLE.groupId },
   sharekey: {
     op: 'store',
     groupId: SAMPLE.groupId,
     epoch: 1,
-    statement: b64('sample epoch statement'),
-    keyShares: [{ to: SAMPLE.other, messageId: 'sample-keyshare-1', envelope: SAMPLE.envelope }],
+    statement: SAMPLE.statement,
+    keyShares: [{ to: SAMPLE.user, messageId: 'sample-keyshare-1', envelope: SAMPLE.envelope }],
   },
   sendgroup: {
     groupId: SAMPLE.groupId,

@@ -90,21 +90,28 @@ export class GroupEpochs {
     return (await this.deps.state.group(groupId)) ?? { groupId, epochs: [] };
   }
 
-  /** The server's roster of a group (members page by page). */
+  /** The server's roster of a group (members page by page; pending additions carry their
+   * artefact, pending removals come in `removals`: docs/protocol.md section 4). */
   async roster(groupId: string): Promise<Roster> {
     let after: string | undefined;
     const members = new Map<string, MembersReply['members'][number]['bundle']>();
-    let first: (MembersReply & RosterExtras) | undefined;
+    const pending = new Map<string, string>();
+    const departed = new Map<string, string>();
+    let first: MembersReply | undefined;
     do {
-      const reply: MembersReply & RosterExtras = await this.deps.call('members', {
+      const reply: MembersReply = await this.deps.call('members', {
         groupId,
         ...(after && { after }),
       });
       first ??= reply;
-      for (const member of reply.members) members.set(member.userId, member.bundle);
+      for (const member of reply.members) {
+        members.set(member.userId, member.bundle);
+        if (member.artefact) pending.set(member.userId, member.artefact);
+      }
+      for (const removal of reply.removals ?? []) departed.set(removal.userId, removal.artefact);
       after = reply.next;
     } while (after);
-    return rosterFrom(first, members);
+    return rosterFrom(first, members, pending, departed);
   }
 
   /** A key-share event (or a fetched key-share record) for me. Resolves with what changed
@@ -397,17 +404,13 @@ export class GroupEpochs {
 }
 
 /** What a v2 roster adds to `members` (docs/protocol.md section 4); absent from older servers. */
-interface RosterExtras {
-  readonly pending?: readonly { readonly userId: string; readonly artefact: string }[];
-  readonly departed?: readonly { readonly userId: string; readonly artefact: string }[];
-}
-
 function rosterFrom(
-  reply: (MembersReply & RosterExtras) | undefined,
+  reply: MembersReply | undefined,
   members: Map<string, MembersReply['members'][number]['bundle']>,
+  pending: ReadonlyMap<string, string>,
+  departedArtefacts: ReadonlyMap<string, string>,
 ): Roster {
   if (!reply) throw new CipherlineError('PROTOCOL', 'no members reply');
-  const pending = new Map((reply.pending ?? []).map((p) => [p.userId, p.artefact]));
   const server: ServerRoster = {
     members: new Map(
       [...members.keys()].map((userId) => {
@@ -415,7 +418,9 @@ function rosterFrom(
         return [userId, artefact ? { pending: decodeAddition(artefact) } : {}];
       }),
     ),
-    departed: new Map((reply.departed ?? []).map((d) => [d.userId, decodeRemoval(d.artefact)])),
+    departed: new Map(
+      [...departedArtefacts].map(([userId, artefact]) => [userId, decodeRemoval(artefact)]),
+    ),
   };
   return {
     groupId: reply.groupId,

@@ -18,15 +18,14 @@ import {
 import { RETENTION_DAYS } from '../../infra/resources';
 import type { ServerDeps } from '../runtime/deps';
 import type { GroupLogEntry, LogHead, Membership } from '../stores/group-ports';
+import { PageBudget, jsonBytes, walkStream, type EntryStep, type StreamWalk } from './stream-walk';
 import {
-  IN_FLIGHT_MAX_MS,
-  PageBudget,
-  jsonBytes,
-  walkStream,
-  type EntryStep,
-  type StreamWalk,
-} from './stream-walk';
-import { epochEvent, groupMessageEvent, inboxEvent, membershipEvent } from './stream-events';
+  epochEvent,
+  sameStatement,
+  groupMessageEvent,
+  inboxEvent,
+  membershipEvent,
+} from './stream-events';
 
 const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
@@ -135,22 +134,30 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
     const read = await deps.groupLog.entries(groupId, range.after, range.until, limit, now);
     const epochs = read.items.filter((entry) => entry.kind === 'epoch');
     // My key-share of each epoch in this part of the log, read by key.
-    const shares =
+    const [shares, blocked] =
       epochs.length > 0
-        ? await deps.groups.keySharesOf(
-            userId,
-            epochs.map(({ epoch }) => ({ groupId, epoch })),
-          )
-        : new Map();
+        ? await Promise.all([
+            deps.groups.keySharesOf(
+              userId,
+              epochs.map(({ epoch }) => ({ groupId, epoch })),
+            ),
+            deps.users.get(userId).then((user) => new Set(user?.blocked ?? [])),
+          ])
+        : [new Map(), new Set<string>()];
     const step = (entry: GroupLogEntry): EntryStep<DurableEvent> => {
       const event = (() => {
         switch (entry.kind) {
           case 'message':
             return groupMessageEvent(entry);
           case 'epoch': {
-            const share = shares.get(`${groupId}#${entry.epoch}`);
-            // Its maker is still storing key-shares (a big epoch takes several frames): wait.
-            if (!share && now - entry.storedAt <= IN_FLIGHT_MAX_MS) return entry.storedAt;
+            // An epoch's entry is written once all its key-shares are stored, so none is still
+            // coming: a reader without one (it joined after the epoch was made) gets `epoch`.
+            const stored = shares.get(`${groupId}#${entry.epoch}`);
+            // A key-share from a user the reader blocks is withheld: the reader rekeys.
+            const share =
+              stored && sameStatement(stored, entry.statementHash) && !blocked.has(stored.from)
+                ? stored
+                : undefined;
             return epochEvent(entry, share);
           }
           case 'member-joined':
@@ -164,7 +171,6 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
           }
         }
       })();
-      if (typeof event === 'number') return { kind: 'wait', readyAt: event + IN_FLIGHT_MAX_MS };
       return event ? { kind: 'event', event, bytes: jsonBytes(event) } : { kind: 'pass' };
     };
     return { walk: walkStream(range.after, read.items, now, budget, step), more: read.more };

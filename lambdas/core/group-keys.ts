@@ -1,49 +1,62 @@
 /**
  * Group epochs (DESIGN.md section 4): `sharekey` stores epoch current + 1 with its signed
- * statement and one wrapped key per member; the epoch's entry goes into the group's log when the
- * epoch becomes current, and each member reads it there with its own key-share (so offline
- * members get it in their next page); `sharekey {op:'fetch'}` gives a member every key-share it
- * was ever given in a group, for a device past the log's retention.
+ * statement and one wrapped key per member of it. Before anything is written the server checks
+ * the statement with public data only (verifyNextStatement: signature, chain, membership and
+ * admin rules, time; then decideRoster and the roster's own artefacts), so no member can store
+ * an epoch honest members must refuse. The maker then holds a claim on the epoch while it stores
+ * the key-shares (a big epoch takes several frames); the epoch becomes current, and its entry
+ * goes into the group's log and out to every member, only once every member's key-share is
+ * stored. A claim not completed within `epochClaimMs` may be taken over by another maker, so a
+ * maker that never finishes blocks nobody; meanwhile messages go on in the current epoch.
  *
- * The group item decides which epoch wins: one conditional update moves it from epoch N-1 to N,
- * only for a member, only for the member list the proposer read, and takes the log number of the
- * epoch's entry. Epoch and key-share records are then written under `attribute_not_exists`. A
- * retry (or a further frame of a big epoch) by the same proposer with the same statement carries
- * on where the last one stopped; a replayed frame finds every record stored and pushes nothing.
+ * The group item decides: claimEpoch and completeEpoch are conditional updates of it. Key-shares
+ * carry their statement's hash, so an overtaken claim's shares are replaced and never served
+ * with another statement. `sharekey {op:'fetch'}` gives a member every key-share it was given
+ * in a group, for a device past the log's retention.
  */
-import { createHash } from 'node:crypto';
+import { fromBase64, toBase64 } from '../../protocol/bytes';
+import { artefactSigner, artefactSubject } from '../../protocol/group-artefacts';
+import { decideRoster } from '../../protocol/group-roster';
+import {
+  type GroupStatement,
+  adminIds,
+  decodeStatement,
+  memberIds,
+  statementHash,
+} from '../../protocol/group-statement';
+import { verifyNextStatement } from '../../protocol/group-verify';
 import { ProtocolError } from '../../protocol/errors';
 import type { KeyShareRecordWire, SharekeyFrame } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { GroupRecord } from '../stores/group-ports';
+import type { EpochClaim, GroupRecord, KeyShareRecord } from '../stores/group-ports';
 import { pushToUsers } from './delivery';
 import { requireGroupMember } from './group-access';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
+import { refused, rosterState, serverRoster, signingKeysOf } from './group-roster';
 import { fitInReply } from './reply-size';
 import { requireUser } from './session';
-import { epochEvent, live, noticeId } from './stream-events';
+import { epochEvent, live, noticeId, sameStatement } from './stream-events';
 import { assertWithinRate } from './throttle';
 
 /** Epochs per `fetch` page at most; fewer when they would not fit in 128 KB (./reply-size.ts). */
 export const KEY_SHARE_PAGE = 5;
+/** Tries of a claim whose roster moved meanwhile (a join or leave between read and claim). */
+const CLAIM_ATTEMPTS = 4;
 
 type StoreFrame = Extract<SharekeyFrame, { op: 'store' }>;
 type FetchFrame = Extract<SharekeyFrame, { op: 'fetch' }>;
 
-const statementHash = (statement: string) =>
-  createHash('sha256').update(Buffer.from(statement, 'base64')).digest('hex');
-
 const staleEpoch = (group: GroupRecord, epoch: number) =>
   new ProtocolError(
     'CONFLICT',
-    `Epoch ${epoch} cannot be stored in group "${group.groupId}": its current epoch is ${group.epoch}. Make epoch ${group.epoch + 1} on top of it.`,
+    `Epoch ${epoch} cannot be stored in group "${group.groupId}": its current epoch is ${group.epoch}. Fetch its members and make epoch ${group.epoch + 1} on top of it.`,
   );
 
-const rosterChanged = (groupId: string) =>
+const rosterConflict = (groupId: string, why: string) =>
   new ProtocolError(
     'CONFLICT',
-    `The members of group "${groupId}" changed while the epoch was made. Fetch its members and make the epoch again.`,
+    `The roster of group "${groupId}" differs from the statement: ${why}. Fetch its members and make the epoch again.`,
   );
 
 export async function shareKey(deps: ServerDeps, frame: SharekeyFrame, context: RouteContext) {
@@ -52,17 +65,145 @@ export async function shareKey(deps: ServerDeps, frame: SharekeyFrame, context: 
     : storeEpoch(deps, frame, context);
 }
 
-async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteContext) {
-  const me = (await requireUser(deps, context)).userId;
-  await assertWithinRate(deps, 'keyShares', me, deps.now(), frame.keyShares.length);
-  const group = await requireGroupMember(deps, frame.groupId, me);
-  const hash = statementHash(frame.statement);
-  const continuing =
-    group.epoch === frame.epoch && group.epochBy === me && group.epochStatementHash === hash;
-  if (!continuing && group.epoch !== frame.epoch - 1) throw staleEpoch(group, frame.epoch);
-  const members = continuing ? group.epochMembers : group.memberIds;
+interface StatementInFrame {
+  readonly text: string;
+  readonly statement: GroupStatement;
+  readonly hash: string;
+}
 
-  // Every check before the first write: a refused frame changes nothing.
+async function statementOf(frame: StoreFrame): Promise<StatementInFrame | undefined> {
+  if (frame.statement === undefined) {
+    if (frame.statementHash === undefined)
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        'A sharekey store carries the statement (or, after the first frame, its statementHash).',
+      );
+    return undefined;
+  }
+  let statement: GroupStatement;
+  try {
+    statement = decodeStatement(fromBase64(frame.statement));
+  } catch (error) {
+    throw refused(error, `The statement of epoch ${frame.epoch}`);
+  }
+  const hash = toBase64(await statementHash(statement));
+  if (frame.statementHash !== undefined && frame.statementHash !== hash)
+    throw new ProtocolError('BAD_REQUEST', 'statementHash is not the hash of the statement.');
+  if (statement.epoch !== frame.epoch || statement.groupId !== frame.groupId)
+    throw new ProtocolError(
+      'BAD_REQUEST',
+      `The statement is for epoch ${statement.epoch} of "${statement.groupId}", the frame names epoch ${frame.epoch} of "${frame.groupId}".`,
+    );
+  return { text: frame.statement, statement, hash };
+}
+
+const liveClaimOf = (group: GroupRecord, epoch: number, now: number, claimMs: number) =>
+  group.claim && group.claim.epoch === epoch && group.claim.at >= now - claimMs
+    ? group.claim
+    : undefined;
+
+const claimHeld = (groupId: string, claim: EpochClaim, claimMs: number, now: number) =>
+  new ProtocolError(
+    'CONFLICT',
+    `Epoch ${claim.epoch} of group "${groupId}" is being made by ${claim.by}. Wait for it (it becomes current when its key-shares are stored) or retry in ${Math.ceil((claim.at + claimMs - now) / 1000)} s, when it may be taken over.`,
+  );
+
+/** The server's checks of a new statement against the stored chain and its own roster. */
+async function checkStatement(
+  deps: ServerDeps,
+  group: GroupRecord,
+  next: GroupStatement,
+  me: string,
+): Promise<void> {
+  if (next.maker !== me)
+    throw new ProtocolError('FORBIDDEN', `The statement is made by ${next.maker}: sign your own.`);
+  if (next.epoch === 1 && group.createdBy !== me)
+    throw new ProtocolError(
+      'FORBIDDEN',
+      `Epoch 1 of "${group.groupId}" is made by its creator, ${group.createdBy}.`,
+    );
+  const stored =
+    group.epoch > 0 ? await deps.groups.getEpoch(group.groupId, group.epoch) : undefined;
+  const previous = stored && decodeStatement(fromBase64(stored.statement));
+  const signers = [next.maker, ...[...next.additions, ...next.removals].map(artefactSigner)];
+  const keys = await signingKeysOf(deps, signers);
+  try {
+    await verifyNextStatement(previous, next, {
+      signingKeyOf: (userId) => keys.get(userId),
+      now: deps.now(),
+    });
+  } catch (error) {
+    throw refused(error, `The statement of epoch ${next.epoch}`);
+  }
+}
+
+/** decideRoster plus what only the server knows: who is on its roster at all. */
+async function checkRoster(deps: ServerDeps, group: GroupRecord, next: GroupStatement) {
+  const state = rosterState(group);
+  const onRoster = new Set([...group.memberIds, ...state.departed]);
+  const strangers = memberIds(next).filter((id) => !onRoster.has(id));
+  if (strangers.length > 0)
+    throw rosterConflict(group.groupId, `${strangers.join(', ')} never joined`);
+  const pending = new Set(state.pendingAdditions);
+  const notPending = next.additions.map(artefactSubject).filter((id) => !pending.has(id));
+  if (notPending.length > 0)
+    throw rosterConflict(group.groupId, `${notPending.join(', ')} has no pending addition`);
+  const departed = new Set(state.departed);
+  const notDeparted = next.removals.map(artefactSubject).filter((id) => !departed.has(id));
+  if (notDeparted.length > 0)
+    throw rosterConflict(group.groupId, `${notDeparted.join(', ')} did not leave`);
+  const decision = decideRoster(next, await serverRoster(deps, group, state));
+  if (decision.outcome === 'conflict') {
+    const reasons = [
+      ...(decision.leftSince.length > 0 ? [`${decision.leftSince.join(', ')} left since`] : []),
+      ...(decision.droppedWithoutArtefact.length > 0
+        ? [`${decision.droppedWithoutArtefact.join(', ')} dropped without a leave or removal`]
+        : []),
+    ];
+    throw rosterConflict(group.groupId, reasons.join('; '));
+  }
+}
+
+/** Checks the statement, then claims its epoch (again, while joins and leaves move the roster). */
+async function claim(
+  deps: ServerDeps,
+  first: GroupRecord,
+  frame: StoreFrame,
+  found: StatementInFrame,
+  me: string,
+): Promise<GroupRecord> {
+  const claimMs = deps.limits.epochClaimMs;
+  await checkStatement(deps, first, found.statement, me);
+  await deps.groups.putClaimedStatement(first.groupId, frame.epoch, found.hash, found.text);
+  let group = first;
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const now = deps.now();
+    const held = liveClaimOf(group, frame.epoch, now, claimMs);
+    if (held && !(held.by === me && held.statementHash === found.hash))
+      throw claimHeld(group.groupId, held, claimMs, now);
+    await checkRoster(deps, group, found.statement);
+    const result = await deps.groups.claimEpoch({
+      groupId: group.groupId,
+      epoch: frame.epoch,
+      proposer: me,
+      statementHash: found.hash,
+      rosterVersion: group.rosterVersion,
+      members: memberIds(found.statement),
+      now,
+      expiredBefore: now - claimMs,
+    });
+    if (result.outcome === 'claimed') return result.group;
+    const latest = result.group;
+    if (!latest?.memberIds.includes(me))
+      throw new ProtocolError('FORBIDDEN', `You are no longer a member of "${frame.groupId}".`);
+    if (latest.epoch !== frame.epoch - 1) throw staleEpoch(latest, frame.epoch);
+    group = latest; // the roster or a claim moved: decide again
+  }
+  throw rosterConflict(first.groupId, 'it kept changing while the epoch was claimed');
+}
+
+/** One key-share per recipient, each a member of the epoch. */
+function checkKeyShares(frame: StoreFrame, groupId: string, members: readonly string[]): void {
   const recipients = new Set<string>();
   for (const share of frame.keyShares) {
     if (recipients.has(share.to))
@@ -71,51 +212,52 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
         `Two key-shares for "${share.to}": send one per member.`,
       );
     recipients.add(share.to);
-    if (!members.includes(share.to)) {
-      if (!continuing) throw rosterChanged(group.groupId);
+    if (!members.includes(share.to))
       throw new ProtocolError(
         'BAD_REQUEST',
-        `"${share.to}" is not a member of epoch ${frame.epoch} of group "${group.groupId}".`,
+        `"${share.to}" is not a member of epoch ${frame.epoch} of group "${groupId}".`,
       );
-    }
   }
+}
 
-  const now = deps.now();
-  let current = group;
-  if (!continuing) {
-    const claim = await deps.groups.claimEpoch({
-      groupId: group.groupId,
-      epoch: frame.epoch,
-      proposer: me,
-      statementHash: hash,
-      rosterVersion: group.rosterVersion,
-      members: group.memberIds,
-      now,
-    });
-    if (claim.outcome === 'stale') {
-      const latest = claim.group;
-      if (!latest?.memberIds.includes(me))
-        throw new ProtocolError('FORBIDDEN', `You are no longer a member of "${frame.groupId}".`);
-      if (latest.epoch !== frame.epoch - 1) throw staleEpoch(latest, frame.epoch);
-      throw rosterChanged(group.groupId);
-    }
-    current = claim.group;
-  }
-  // Idempotent: false only when a retry wrote it already (the claim above decided the winner).
-  await deps.groups.putEpoch({
+async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteContext) {
+  const me = (await requireUser(deps, context)).userId;
+  await assertWithinRate(deps, 'keyShares', me, deps.now(), frame.keyShares.length);
+  let group = await requireGroupMember(deps, frame.groupId, me);
+  const found = await statementOf(frame);
+  const hash = found?.hash ?? frame.statementHash!;
+  const reply = (current: boolean, epochMembers: readonly string[], extra: object) => ({
     groupId: group.groupId,
     epoch: frame.epoch,
-    statement: frame.statement,
-    proposer: me,
-    members: current.epochMembers,
-    createdAt: now,
+    /** The members this epoch is made for: each needs one key-share. */
+    epochMembers: [...epochMembers],
+    current,
+    ...extra,
   });
+  // A replay of the maker's frame after its epoch became current: nothing to do.
+  if (group.epoch === frame.epoch && group.epochStatementHash === hash && group.epochBy === me)
+    return reply(true, group.epochMembers, { stored: 0, missing: [], deliveredTo: 0 });
+  if (group.epoch !== frame.epoch - 1) throw staleEpoch(group, frame.epoch);
+  const ours =
+    group.claim?.epoch === frame.epoch &&
+    group.claim.by === me &&
+    group.claim.statementHash === hash;
+  if (!ours && !found)
+    throw new ProtocolError(
+      'CONFLICT',
+      `You hold no claim on epoch ${frame.epoch} of "${group.groupId}" (it may have been taken over): send the whole statement.`,
+    );
+  // Every check of the frame before anything is written: a refused frame changes nothing.
+  checkKeyShares(frame, group.groupId, found ? memberIds(found.statement) : group.claim!.members);
+  if (!ours) group = await claim(deps, group, frame, found!, me);
+  const claimed = group.claim!;
 
-  // A member keeps its first key-share of an epoch; only newly stored ones are pushed.
+  const now = deps.now();
   const fresh = await mapWithPool(frame.keyShares, FAN_OUT_CONCURRENCY, (share) =>
     deps.groups.putKeyShare({
       groupId: group.groupId,
       epoch: frame.epoch,
+      statementHash: hash,
       to: share.to,
       from: me,
       messageId: share.messageId,
@@ -123,36 +265,79 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
       createdAt: now,
     }),
   );
-  // The epoch is current: its entry goes into the log at the number its claim took, once (a
-  // retry finds it there), after this frame's key-shares so that readers find theirs with it.
+  const stored = fresh.filter(Boolean).length;
+  const shares = await deps.groups.keySharesOfEpoch(group.groupId, frame.epoch, claimed.members);
+  const missing = claimed.members.filter((id) => shares.get(id)?.statementHash !== hash);
+  if (missing.length > 0) return reply(false, claimed.members, { stored, missing, deliveredTo: 0 });
+  const deliveredTo = await completeEpoch(deps, context, group, claimed, found, shares);
+  return reply(true, claimed.members, { stored, missing: [], deliveredTo });
+}
+
+/** Every key-share is stored: the epoch becomes current, goes into the log and out to members. */
+async function completeEpoch(
+  deps: ServerDeps,
+  context: RouteContext,
+  group: GroupRecord,
+  claimed: EpochClaim,
+  found: StatementInFrame | undefined,
+  shares: ReadonlyMap<string, KeyShareRecord>,
+): Promise<number> {
+  const text =
+    found?.text ??
+    (await deps.groups.getClaimedStatement(group.groupId, claimed.epoch, claimed.statementHash));
+  if (!text)
+    throw new Error(`claimed statement of ${group.groupId} epoch ${claimed.epoch} missing`);
+  const statement = found?.statement ?? decodeStatement(fromBase64(text));
+  const now = deps.now();
+  const result = await deps.groups.completeEpoch({
+    groupId: group.groupId,
+    claim: claimed,
+    admins: adminIds(statement),
+    closed: statement.closed,
+    // Departures this epoch carries, or of users it never named: none is pending any more.
+    carried: group.departed.filter((id) => !claimed.members.includes(id)),
+    now,
+  });
+  if (result.outcome === 'stale') {
+    // Another frame of the same maker completed it first (its pushes went out), or the claim
+    // was overtaken after this frame's check.
+    const latest = result.group;
+    if (latest?.epoch === claimed.epoch && latest.epochStatementHash === claimed.statementHash)
+      return 0;
+    throw new ProtocolError(
+      'CONFLICT',
+      `Your claim on epoch ${claimed.epoch} of "${group.groupId}" was taken over. Fetch its members and make the next epoch.`,
+    );
+  }
+  const current = result.group;
+  await deps.groups.putEpoch({
+    groupId: group.groupId,
+    epoch: claimed.epoch,
+    statement: text,
+    statementHash: claimed.statementHash,
+    proposer: claimed.by,
+    members: claimed.members,
+    createdAt: now,
+  });
   const entry = {
     kind: 'epoch',
     groupId: group.groupId,
-    messageId: noticeId('epoch', group.groupId, frame.epoch),
-    from: me,
-    epoch: frame.epoch,
-    statement: frame.statement,
+    messageId: noticeId('epoch', group.groupId, claimed.epoch),
+    from: claimed.by,
+    epoch: claimed.epoch,
+    statement: text,
+    statementHash: claimed.statementHash,
     sentAt: now,
   } as const;
   const logSeq = current.epochLogSeq ?? 0;
-  if (current.epochLogSeq !== undefined) await deps.groupLog.putEntry(logSeq, entry, now);
-  const stored = frame.keyShares.filter((_, i) => fresh[i]);
-  const pushed = await mapWithPool(stored, FAN_OUT_CONCURRENCY, (share) =>
-    pushToUsers(
-      deps,
-      context,
-      [share.to],
-      live(epochEvent({ ...entry, seq: logSeq }, { ...share, from: me })),
-    ),
-  );
-  return {
-    groupId: group.groupId,
-    epoch: frame.epoch,
-    /** The members this epoch was made for: each needs one key-share. */
-    epochMembers: [...current.epochMembers],
-    stored: stored.length,
-    deliveredTo: pushed.reduce((sum, count) => sum + count, 0),
-  };
+  await deps.groupLog.putEntry(logSeq, entry, now);
+  // A member who blocks the maker gets the epoch without its key-share (and rekeys).
+  const blockers = await deps.users.blockersOf(claimed.members, claimed.by);
+  const pushed = await mapWithPool(claimed.members, FAN_OUT_CONCURRENCY, (to) => {
+    const share = blockers.has(to) ? undefined : shares.get(to);
+    return pushToUsers(deps, context, [to], live(epochEvent({ ...entry, seq: logSeq }, share)));
+  });
+  return pushed.reduce((sum, count) => sum + count, 0);
 }
 
 async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: RouteContext) {
@@ -164,10 +349,13 @@ async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: Rout
     frame.after ?? 0,
     KEY_SHARE_PAGE,
   );
+  const blocked = new Set((await deps.users.get(me))?.blocked ?? []);
   const found: KeyShareRecordWire[] = [];
   for (const share of shares) {
+    if (blocked.has(share.from)) continue; // withheld from a blocker: it rekeys
     const epoch = await deps.groups.getEpoch(group.groupId, share.epoch);
-    if (!epoch) continue; // a claim whose proposer never came back: no statement, no epoch
+    // A claim never completed (no epoch record), or a share of an overtaken claim's statement.
+    if (!epoch || !sameStatement(share, epoch.statementHash)) continue;
     found.push({
       epoch: share.epoch,
       from: share.from,

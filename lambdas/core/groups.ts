@@ -9,6 +9,10 @@
 import { ProtocolError } from '../../protocol/errors';
 import {
   LIST_PAGE,
+  type AddFrame,
+  type GroupMemberWire,
+  type GroupRemovalWire,
+  type RemoveFrame,
   type CreateFrame,
   type JoinFrame,
   type JoinReply,
@@ -22,7 +26,8 @@ import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/group-ports';
 import { pushToUsers } from './delivery';
-import { memberBundles, requireGroupMember } from './group-access';
+import { memberBundles, requireGroup, requireGroupMember } from './group-access';
+import { freshArtefact, rosterState } from './group-roster';
 import { fitInReply } from './reply-size';
 import { requireUser } from './session';
 import { live, membershipEvent, noticeId } from './stream-events';
@@ -84,37 +89,81 @@ export async function createGroup(deps: ServerDeps, frame: CreateFrame, context:
 }
 
 /**
- * The member list with each member's published key bundle, from user id `after` on, paged by
- * bytes (a full group's bundles and statement pass API Gateway's 128 KB per message).
+ * The roster from user id `after` on, paged by bytes (a full group's bundles and statement pass
+ * API Gateway's 128 KB per message): members with their published bundles (a pending addition
+ * with its artefact), pending removals with theirs, admins, the closed flag, the current
+ * statement.
  */
 async function membersReply(
   deps: ServerDeps,
   group: GroupRecord,
   after?: string,
 ): Promise<MembersReply> {
-  const listed = group.memberIds.filter((userId) => after === undefined || userId > after);
-  const [members, current] = await Promise.all([
+  const state = rosterState(group);
+  const inRange = (userId: string) => after === undefined || userId > after;
+  const listed = group.memberIds.filter(inRange);
+  const pendingAdds = state.pendingAdditions.filter(inRange);
+  const pendingRemovals = state.pendingRemovals.filter(inRange);
+  const [members, additions, departures, current] = await Promise.all([
     memberBundles(deps, listed),
+    deps.groups.artefactsOf(group.groupId, 'addition', pendingAdds),
+    deps.groups.artefactsOf(group.groupId, 'departure', pendingRemovals),
     group.epoch > 0 ? deps.groups.getEpoch(group.groupId, group.epoch) : undefined,
   ]);
+  type Entry =
+    | { readonly kind: 'member'; readonly wire: GroupMemberWire }
+    | { readonly kind: 'removal'; readonly wire: GroupRemovalWire };
+  const entries: Entry[] = [
+    ...members.map((member): Entry => {
+      const artefact = additions.get(member.userId)?.artefact;
+      return { kind: 'member', wire: artefact ? { ...member, artefact } : member };
+    }),
+    ...pendingRemovals.flatMap((userId): Entry[] => {
+      const artefact = departures.get(userId)?.artefact;
+      return artefact ? [{ kind: 'removal', wire: { userId, artefact } }] : [];
+    }),
+  ].sort((a, b) => (a.wire.userId < b.wire.userId ? -1 : a.wire.userId > b.wire.userId ? 1 : 0));
   const fixed = {
     groupId: group.groupId,
     epoch: group.epoch,
     epochMembers: [...group.epochMembers],
     ...(current && { statement: current.statement }),
     memberCount: group.memberCount,
+    admins: [...group.admins],
+    closed: group.closed,
   };
-  const page = fitInReply(members, { ...fixed, created: false, joined: false });
+  const page = fitInReply(
+    entries.map((entry) => entry.wire),
+    { ...fixed, created: false, joined: false, removals: [] },
+  );
+  const shown = entries.slice(0, page.length);
   return {
     ...fixed,
-    members: page,
-    ...(page.length < members.length && { next: page.at(-1)!.userId }),
+    members: shown.flatMap((e) => (e.kind === 'member' ? [e.wire] : [])),
+    removals: shown.flatMap((e) => (e.kind === 'removal' ? [e.wire] : [])),
+    ...(page.length < entries.length && { next: page.at(-1)!.userId }),
   };
 }
 
+/** Refuses a join or addition within the rejoin cool-down of the user's last departure. */
+async function assertCooledDown(deps: ServerDeps, groupId: string, userId: string) {
+  const departure = (await deps.groups.artefactsOf(groupId, 'departure', [userId])).get(userId);
+  const waitMs = departure
+    ? departure.storedAt + deps.limits.groupRejoinCooldownMs - deps.now()
+    : 0;
+  if (waitMs > 0)
+    throw new ProtocolError(
+      'RATE_LIMITED',
+      `${userId} left group "${groupId}" moments ago: joining again is possible in ${Math.ceil(waitMs / 1000)} s.`,
+    );
+}
+
 /**
- * Joins, creating the group first when it does not exist. Exactly one of two racing clients
- * gets `created: true` (a conditional put); the other joins the same group.
+ * Joins with my signed join request, creating the group first when it does not exist. Exactly
+ * one of two racing clients gets `created: true` (a conditional put); the other joins the same
+ * group. The request is checked (signature against my published key, a time within minutes of
+ * the server's clock) before the roster changes, and stays on the roster as my pending addition
+ * until an epoch carries it.
  */
 export async function joinGroup(
   deps: ServerDeps,
@@ -123,49 +172,155 @@ export async function joinGroup(
 ): Promise<JoinReply> {
   const me = (await requireUser(deps, context)).userId;
   await assertWithinRate(deps, 'join', me, deps.now());
-  const created = await deps.groups.create(frame.groupId, me, deps.now());
+  const existing = await deps.groups.get(frame.groupId);
+  if (existing?.memberIds.includes(me)) {
+    // Idempotent: repair the row in case a first attempt stopped before writing it (its
+    // position is lost with that attempt, so the member reads on from the log's head).
+    await deps.groups.repairMembership(me, frame.groupId, existing.logSeq + 1, deps.now());
+    return { ...(await membersReply(deps, existing)), created: false, joined: false };
+  }
+  await freshArtefact(deps, frame.request, {
+    groupId: frame.groupId,
+    kind: 'join',
+    signer: me,
+    subject: me,
+  });
+  if (existing?.closed)
+    throw new ProtocolError(
+      'FORBIDDEN',
+      `Group "${frame.groupId}" is closed to joins: ask an admin to add you.`,
+    );
+  if (existing) await assertCooledDown(deps, frame.groupId, me);
+  await deps.groups.putArtefact(frame.groupId, 'addition', me, frame.request, deps.now());
+  const created = existing ? undefined : await deps.groups.create(frame.groupId, me, deps.now());
   if (created) {
     await logMembership(deps, context, 'member-joined', me, created, []);
     return { ...(await membersReply(deps, created)), created: true, joined: true };
   }
-  const result = await deps.groups.addMember(frame.groupId, me, deps.limits.groupMemberCap);
+  return addToGroup(deps, context, frame.groupId, me);
+}
+
+async function addToGroup(
+  deps: ServerDeps,
+  context: RouteContext,
+  groupId: string,
+  userId: string,
+): Promise<JoinReply> {
+  const result = await deps.groups.addMember(groupId, userId, deps.limits.groupMemberCap);
   switch (result.outcome) {
     case 'missing':
       // Groups are never deleted, so this cannot follow a failed create; say so plainly anyway.
-      throw new ProtocolError('NOT_FOUND', `Group "${frame.groupId}" vanished; JOIN it again.`);
+      throw new ProtocolError('NOT_FOUND', `Group "${groupId}" vanished; JOIN it again.`);
     case 'full':
       throw new ProtocolError(
         'CONFLICT',
-        `Group "${frame.groupId}" is full (${deps.limits.groupMemberCap} members). Ask a member to make room, or join another group.`,
+        `Group "${groupId}" is full (${deps.limits.groupMemberCap} members). Ask a member to make room, or join another group.`,
       );
     case 'already-member':
-      // Idempotent: repair the row in case a first attempt stopped before writing it (its
-      // position is lost with that attempt, so the member reads on from the log's head).
-      await deps.groups.repairMembership(me, frame.groupId, result.group.logSeq + 1, deps.now());
+      await deps.groups.repairMembership(userId, groupId, result.group.logSeq + 1, deps.now());
       return { ...(await membersReply(deps, result.group)), created: false, joined: false };
     case 'joined': {
       const group = result.group;
-      const others = group.memberIds.filter((userId) => userId !== me);
-      await logMembership(deps, context, 'member-joined', me, group, others);
+      const others = group.memberIds.filter((id) => id !== userId);
+      await logMembership(deps, context, 'member-joined', userId, group, others);
       return { ...(await membersReply(deps, group)), created: false, joined: true };
     }
   }
 }
 
+/** Takes `userId` off the roster with its leave or an admin's removal (already checked). */
+async function dropFromGroup(
+  deps: ServerDeps,
+  context: RouteContext,
+  groupId: string,
+  userId: string,
+  artefact: string,
+) {
+  await deps.groups.putArtefact(groupId, 'departure', userId, artefact, deps.now());
+  const result = await deps.groups.removeMember(groupId, userId);
+  if (result.outcome === 'missing')
+    throw new ProtocolError('NOT_FOUND', `There is no group named "${groupId}".`);
+  if (result.outcome !== 'left') return { left: false as const, group: result.group, notified: 0 };
+  const { group } = result;
+  // The removed user hears it too (its other devices may not know).
+  const notify = [...group.memberIds, userId];
+  const notified = await logMembership(deps, context, 'member-left', userId, group, notify);
+  return { left: true as const, group, notified };
+}
+
+/** Leaves with my signed leave; the next epoch must carry it (a member rotates first). */
 export async function leaveGroup(deps: ServerDeps, frame: LeaveFrame, context: RouteContext) {
   const me = (await requireUser(deps, context)).userId;
-  const result = await deps.groups.removeMember(frame.groupId, me);
-  if (result.outcome === 'missing')
-    throw new ProtocolError('NOT_FOUND', `There is no group named "${frame.groupId}".`);
-  if (result.outcome !== 'left') {
+  const group = await requireGroup(deps, frame.groupId);
+  if (!group.memberIds.includes(me)) {
     // Left earlier (a retry): make sure the row says so; where the leave was is lost with the
     // attempt that did not write it, so nothing more of the log is read.
     await deps.groups.markLeftUnknown(me, frame.groupId, deps.now());
-    return { groupId: frame.groupId, left: false, memberCount: result.group.memberCount };
+    return { groupId: frame.groupId, left: false, memberCount: group.memberCount };
   }
-  const { group } = result;
-  const notified = await logMembership(deps, context, 'member-left', me, group, group.memberIds);
-  return { groupId: group.groupId, left: true, memberCount: group.memberCount, notified };
+  await freshArtefact(deps, frame.request, {
+    groupId: frame.groupId,
+    kind: 'leave',
+    signer: me,
+    subject: me,
+  });
+  const result = await dropFromGroup(deps, context, frame.groupId, me, frame.request);
+  return {
+    groupId: frame.groupId,
+    left: result.left,
+    memberCount: result.group.memberCount,
+    ...(result.left && { notified: result.notified }),
+  };
+}
+
+/** The group, if I am one of its admins (FORBIDDEN otherwise). */
+async function requireAdmin(deps: ServerDeps, groupId: string, me: string) {
+  const group = await requireGroupMember(deps, groupId, me);
+  if (!group.admins.includes(me))
+    throw new ProtocolError(
+      'FORBIDDEN',
+      `Only an admin of group "${groupId}" (${group.admins.join(', ')}) may do that.`,
+    );
+  return group;
+}
+
+/** An admin removes a member with its signed removal; the next epoch must carry it. */
+export async function removeFromGroup(deps: ServerDeps, frame: RemoveFrame, context: RouteContext) {
+  const me = (await requireUser(deps, context)).userId;
+  const group = await requireAdmin(deps, frame.groupId, me);
+  if (frame.userId === me)
+    throw new ProtocolError('BAD_REQUEST', 'To leave a group yourself, send `leave`.');
+  if (!group.memberIds.includes(frame.userId))
+    return { groupId: frame.groupId, removed: false, memberCount: group.memberCount };
+  await freshArtefact(deps, frame.request, {
+    groupId: frame.groupId,
+    kind: 'admin-remove',
+    signer: me,
+    subject: frame.userId,
+  });
+  const result = await dropFromGroup(deps, context, frame.groupId, frame.userId, frame.request);
+  return { groupId: frame.groupId, removed: result.left, memberCount: result.group.memberCount };
+}
+
+/** An admin adds a user with its signed addition (the only way into a group closed to joins). */
+export async function addToGroupByAdmin(deps: ServerDeps, frame: AddFrame, context: RouteContext) {
+  const me = (await requireUser(deps, context)).userId;
+  await assertWithinRate(deps, 'join', me, deps.now());
+  const group = await requireAdmin(deps, frame.groupId, me);
+  if (group.memberIds.includes(frame.userId))
+    return { groupId: frame.groupId, added: false, memberCount: group.memberCount };
+  if (!(await deps.users.get(frame.userId)))
+    throw new ProtocolError('NOT_FOUND', `There is no user named "${frame.userId}".`);
+  await freshArtefact(deps, frame.request, {
+    groupId: frame.groupId,
+    kind: 'admin-add',
+    signer: me,
+    subject: frame.userId,
+  });
+  await assertCooledDown(deps, frame.groupId, frame.userId);
+  await deps.groups.putArtefact(frame.groupId, 'addition', frame.userId, frame.request, deps.now());
+  const reply = await addToGroup(deps, context, frame.groupId, frame.userId);
+  return { groupId: frame.groupId, added: reply.joined, memberCount: reply.memberCount };
 }
 
 /** LIST: every group with its member count (a paginated Scan), or `mine` through the index. */

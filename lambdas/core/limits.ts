@@ -34,6 +34,10 @@ export interface ServerLimits {
   /** Ciphertext bytes a user may announce with `upload {op:'start'}` per UTC day. */
   readonly uploadBytesPerDay: number;
   readonly groupMemberCap: number;
+  /** A claimed epoch whose key-shares are not all stored within this may be overtaken. */
+  readonly epochClaimMs: number;
+  /** After a leave or removal, the same user may not join again for this long. */
+  readonly groupRejoinCooldownMs: number;
   /** How long a connection may stay unbound before the server closes it. */
   readonly unboundGraceMs: number;
   /** A session ends this long after its last sign-in or resume, and never later than the cap. */
@@ -59,6 +63,8 @@ export const PRODUCTION_LIMITS: ServerLimits = {
   uploadBytesPerDay: 10 * GIB,
   // The most members a signed statement can name (the group protocol's own bound).
   groupMemberCap: MAX_GROUP_MEMBERS,
+  epochClaimMs: MINUTE,
+  groupRejoinCooldownMs: MINUTE,
   unboundGraceMs: 10 * SECOND,
   sessionIdleMs: 30 * DAY,
   sessionMaxMs: 90 * DAY,

@@ -86,6 +86,11 @@ export const groupMessageEvent = (entry: Logged<MessageLogEntry>): GroupMessageE
   sentAt: entry.sentAt,
 });
 
+/** A key-share is served only with the statement it was made for (an overtaken claim leaves
+ * shares of another); records from before statement hashes match anything. */
+export const sameStatement = (share: Pick<KeyShareRecord, 'statementHash'>, hash?: string) =>
+  share.statementHash === undefined || hash === undefined || share.statementHash === hash;
+
 /** An epoch's entry for one reader: with its key-share when one is stored for it. */
 export function epochEvent(
   entry: Logged<EpochLogEntry>,

@@ -19,7 +19,9 @@ import { checkUsername, normalizeName } from '../../protocol/username';
 import { batchGetDocuments, conditionHolds, isConditionFailure } from './dynamo-common';
 import { getKeysItem, putNewKeysItem, strip } from './dynamo-group-keys-table';
 import type {
+  ArtefactSlot,
   ClaimOutcome,
+  EpochClaim,
   EpochRecord,
   GroupRecord,
   GroupStore,
@@ -30,12 +32,26 @@ import type {
   Membership,
   Page,
   SeqOutcome,
+  StoredArtefact,
 } from './group-ports';
 
 const EPOCH_DIGITS = 10;
 const pad = (epoch: number) => String(epoch).padStart(EPOCH_DIGITS, '0');
 export const epochKey = (epoch: number) => `epoch#${pad(epoch)}`;
 export const shareKey = (to: string, epoch: number) => `share#${to}#${pad(epoch)}`;
+const artefactKey = (slot: ArtefactSlot, userId: string) => `${slot}#${userId}`;
+const claimKey = (epoch: number, hash: string) => `claim#${pad(epoch)}#${hash}`;
+
+function claimOf(item: Record<string, unknown>): EpochClaim | undefined {
+  if (item.claimEpoch === undefined) return undefined;
+  return {
+    epoch: item.claimEpoch as number,
+    by: item.claimBy as string,
+    statementHash: item.claimHash as string,
+    at: item.claimAt as number,
+    members: (item.claimMembers as string[] | undefined) ?? [],
+  };
+}
 
 function fromItem(item: Record<string, unknown>): GroupRecord {
   const members = item.memberIds as Set<string> | undefined;
@@ -50,6 +66,10 @@ function fromItem(item: Record<string, unknown>): GroupRecord {
     epochBy: item.epochBy as string | undefined,
     epochStatementHash: item.epochStatementHash as string | undefined,
     epochMembers: (item.epochMembers as string[] | undefined) ?? [],
+    admins: (item.admins as string[] | undefined) ?? [item.createdBy as string],
+    closed: item.closed === true,
+    departed: [...((item.departed as Set<string> | undefined) ?? [])].sort(),
+    ...(claimOf(item) && { claim: claimOf(item) }),
     logSeq: (item.logSeq as number | undefined) ?? 0,
     epochLogSeq: item.epochLogSeq as number | undefined,
   };
@@ -123,6 +143,8 @@ export class DynamoGroupStore implements GroupStore {
       rosterVersion: 1,
       epoch: 0,
       epochMembers: [],
+      admins: [creator],
+      closed: false,
       logSeq: 1, // the creator's join
     };
     const created = await conditionHolds(
@@ -182,7 +204,7 @@ export class DynamoGroupStore implements GroupStore {
         new UpdateCommand({
           TableName: this.groupsTable,
           Key: { groupId },
-          UpdateExpression: `DELETE memberIds :m ADD memberCount :minusOne, rosterVersion :one SET ${NEXT_LOG_SEQ}`,
+          UpdateExpression: `DELETE memberIds :m ADD memberCount :minusOne, rosterVersion :one, departed :m SET ${NEXT_LOG_SEQ}`,
           ConditionExpression: 'contains(memberIds, :id)',
           ExpressionAttributeValues: {
             ':m': new Set([userId]),
@@ -376,27 +398,27 @@ export class DynamoGroupStore implements GroupStore {
     rosterVersion: number;
     members: readonly string[];
     now: number;
+    expiredBefore: number;
   }): Promise<ClaimOutcome> {
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.groupsTable,
           Key: { groupId: claim.groupId },
-          // The epoch's log entry takes the next log number: it is current from now on.
-          UpdateExpression: `SET epoch = :epoch, epochBy = :by, epochStatementHash = :hash, epochMembers = :members, epochAt = :now, ${NEXT_LOG_SEQ}, epochLogSeq = if_not_exists(logSeq, :zero) + :one`,
+          UpdateExpression:
+            'SET claimEpoch = :epoch, claimBy = :by, claimHash = :hash, claimAt = :now, claimMembers = :members',
+          // A live claim of this epoch by someone else holds it; an expired one is overtaken.
           ConditionExpression:
-            'epoch = :previous AND rosterVersion = :roster AND contains(memberIds, :by)',
+            'epoch = :previous AND rosterVersion = :roster AND contains(memberIds, :by) AND (attribute_not_exists(claimEpoch) OR claimEpoch <> :epoch OR claimAt < :expired OR (claimBy = :by AND claimHash = :hash))',
           ExpressionAttributeValues: {
             ':epoch': claim.epoch,
             ':previous': claim.epoch - 1,
             ':by': claim.proposer,
             ':hash': claim.statementHash,
-            // Read with `rosterVersion`; the roster condition makes it the member set the update sees.
             ':members': [...claim.members],
             ':roster': claim.rosterVersion,
             ':now': claim.now,
-            ':zero': 0,
-            ':one': 1,
+            ':expired': claim.expiredBefore,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -406,6 +428,96 @@ export class DynamoGroupStore implements GroupStore {
       if (!isConditionFailure(error)) throw error;
       return { outcome: 'stale', group: await this.get(claim.groupId) };
     }
+  }
+
+  async completeEpoch(completion: {
+    groupId: string;
+    claim: EpochClaim;
+    admins: readonly string[];
+    closed: boolean;
+    carried: readonly string[];
+    now: number;
+  }): Promise<ClaimOutcome> {
+    const { claim } = completion;
+    const carried = completion.carried.length > 0;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.groupsTable,
+          Key: { groupId: completion.groupId },
+          // The epoch's log entry takes the next log number: it is current from now on.
+          UpdateExpression: `SET epoch = :epoch, epochBy = :by, epochStatementHash = :hash, epochMembers = :members, epochAt = :now, admins = :admins, closed = :closed, ${NEXT_LOG_SEQ}, epochLogSeq = if_not_exists(logSeq, :zero) + :one REMOVE claimEpoch, claimBy, claimHash, claimAt, claimMembers${carried ? ' DELETE departed :carried' : ''}`,
+          ConditionExpression: 'epoch = :previous AND claimEpoch = :epoch AND claimHash = :hash',
+          ExpressionAttributeValues: {
+            ':epoch': claim.epoch,
+            ':previous': claim.epoch - 1,
+            ':by': claim.by,
+            ':hash': claim.statementHash,
+            ':members': [...claim.members],
+            ':admins': [...completion.admins],
+            ':closed': completion.closed,
+            ':now': completion.now,
+            ':zero': 0,
+            ':one': 1,
+            ...(carried && { ':carried': new Set(completion.carried) }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { outcome: 'claimed', group: fromItem(Attributes!) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { outcome: 'stale', group: await this.get(completion.groupId) };
+    }
+  }
+
+  async putClaimedStatement(groupId: string, epoch: number, hash: string, statement: string) {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.keysTable,
+        Item: { groupId, sk: claimKey(epoch, hash), statement },
+      }),
+    );
+  }
+
+  async getClaimedStatement(groupId: string, epoch: number, hash: string) {
+    const item = await getKeysItem(this.db, this.keysTable, groupId, claimKey(epoch, hash));
+    return item?.statement as string | undefined;
+  }
+
+  async putArtefact(
+    groupId: string,
+    slot: ArtefactSlot,
+    userId: string,
+    artefact: string,
+    now: number,
+  ): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.keysTable,
+        Item: { groupId, sk: artefactKey(slot, userId), userId, artefact, storedAt: now },
+      }),
+    );
+  }
+
+  async artefactsOf(
+    groupId: string,
+    slot: ArtefactSlot,
+    userIds: readonly string[],
+  ): Promise<Map<string, StoredArtefact>> {
+    if (userIds.length === 0) return new Map();
+    const items = await batchGetDocuments(
+      this.db,
+      this.keysTable,
+      userIds.map((userId) => ({ groupId, sk: artefactKey(slot, userId) })),
+      'userId, artefact, storedAt',
+    );
+    return new Map(
+      items.map((item) => [
+        item.userId as string,
+        { artefact: item.artefact as string, storedAt: item.storedAt as number },
+      ]),
+    );
   }
 
   async putEpoch(record: EpochRecord): Promise<boolean> {
@@ -418,10 +530,35 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async putKeyShare(share: KeyShareRecord): Promise<boolean> {
-    return putNewKeysItem(this.db, this.keysTable, {
-      ...share,
-      sk: shareKey(share.to, share.epoch),
-    });
+    return conditionHolds(
+      this.db.send(
+        new PutCommand({
+          TableName: this.keysTable,
+          Item: { ...share, sk: shareKey(share.to, share.epoch) },
+          ConditionExpression: 'attribute_not_exists(sk) OR statementHash <> :hash',
+          ExpressionAttributeValues: { ':hash': share.statementHash ?? '' },
+        }),
+      ),
+    );
+  }
+
+  async keySharesOfEpoch(
+    groupId: string,
+    epoch: number,
+    to: readonly string[],
+  ): Promise<Map<string, KeyShareRecord>> {
+    if (to.length === 0) return new Map();
+    const items = await batchGetDocuments(
+      this.db,
+      this.keysTable,
+      to.map((userId) => ({ groupId, sk: shareKey(userId, epoch) })),
+    );
+    return new Map(
+      items.map((item) => {
+        const share = strip(item) as unknown as KeyShareRecord;
+        return [share.to, share];
+      }),
+    );
   }
 
   async getKeyShare(

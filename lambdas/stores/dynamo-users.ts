@@ -50,6 +50,20 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
+  async blockersOf(userIds: readonly string[], blockedId: string): Promise<Set<string>> {
+    const items = await batchGetDocuments(
+      this.db,
+      this.table,
+      [...new Set(userIds)].map((userId) => ({ userId })),
+      'userId, blocked',
+    );
+    return new Set(
+      items
+        .filter((item) => (item.blocked as Set<string> | undefined)?.has(blockedId))
+        .map((item) => item.userId as string),
+    );
+  }
+
   async publishBundle(userId: string, bundle: PublicBundleWire): Promise<PublishOutcome> {
     const published = await conditionHolds(
       this.db.send(

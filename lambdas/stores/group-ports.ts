@@ -16,14 +16,32 @@ export interface GroupRecord {
   readonly rosterVersion: number;
   /** The current epoch; 0 until the creator stores epoch 1. */
   readonly epoch: number;
-  /** Who made the current epoch, the SHA-256 (hex) of its statement, and its member list. */
+  /** Who made the current epoch, its statement hash (base64), and its member list. */
   readonly epochBy?: string;
   readonly epochStatementHash?: string;
   readonly epochMembers: readonly string[];
+  /** The current epoch's admins (the creator before epoch 1) and closed flag. */
+  readonly admins: readonly string[];
+  readonly closed: boolean;
+  /** Users who left or were removed and whose departure no epoch has carried yet (their leave
+   * or removal artefact is stored with putArtefact). */
+  readonly departed: readonly string[];
+  /** The next epoch while its maker stores key-shares: current once every member has one. */
+  readonly claim?: EpochClaim;
   /** The last number taken in the group's log (0 before any). */
   readonly logSeq: number;
   /** Where the current epoch's entry sits in the log (absent before the log existed). */
   readonly epochLogSeq?: number;
+}
+
+export interface EpochClaim {
+  readonly epoch: number;
+  readonly by: string;
+  /** The claimed statement's hash (base64). */
+  readonly statementHash: string;
+  readonly at: number;
+  /** The statement's members: each needs a key-share. */
+  readonly members: readonly string[];
 }
 
 /** A user's place in a group's log: it reads from `joinSeq` to `leftSeq` (or on, while a member). */
@@ -58,13 +76,25 @@ export type LeaveOutcome =
 
 export type ClaimOutcome =
   | { readonly outcome: 'claimed'; readonly group: GroupRecord }
-  /** The group moved on (another epoch, another roster, or I am no longer a member). */
+  /** The group moved on (another epoch, another roster, a live claim by another, or I am no
+   * longer a member). */
   | { readonly outcome: 'stale'; readonly group: GroupRecord | undefined };
+
+export interface StoredArtefact {
+  /** base64, as the frame carried it. */
+  readonly artefact: string;
+  /** The server's clock when it was stored (the rejoin cool-down counts from a departure's). */
+  readonly storedAt: number;
+}
+
+/** Which artefact: a current member's addition, or a departed user's leave or removal. */
+export type ArtefactSlot = 'addition' | 'departure';
 
 export interface EpochRecord {
   readonly groupId: string;
   readonly epoch: number;
   readonly statement: string;
+  readonly statementHash?: string;
   readonly proposer: string;
   readonly members: readonly string[];
   readonly createdAt: number;
@@ -73,6 +103,8 @@ export interface EpochRecord {
 export interface KeyShareRecord {
   readonly groupId: string;
   readonly epoch: number;
+  /** The statement it was made for (base64 hash): a claim overtaken leaves shares of another. */
+  readonly statementHash?: string;
   readonly to: string;
   readonly from: string;
   readonly messageId: string;
@@ -96,8 +128,25 @@ export interface GroupStore {
    * of its join entry (the group's `logSeq` afterwards).
    */
   addMember(groupId: string, userId: string, cap: number): Promise<JoinOutcome>;
-  /** Removes a member under `contains(memberIds, me)`, taking the log number of its leave entry. */
+  /**
+   * Removes a member under `contains(memberIds, me)`, taking the log number of its leave entry,
+   * and notes it in `departed` until an epoch carries the departure.
+   */
   removeMember(groupId: string, userId: string): Promise<LeaveOutcome>;
+  /** Stores the latest addition or departure artefact of a user (base64), replacing any. */
+  putArtefact(
+    groupId: string,
+    slot: ArtefactSlot,
+    userId: string,
+    artefact: string,
+    now: number,
+  ): Promise<void>;
+  /** The stored artefacts of these users in one slot (BatchGetItem); missing ones are left out. */
+  artefactsOf(
+    groupId: string,
+    slot: ArtefactSlot,
+    userIds: readonly string[],
+  ): Promise<Map<string, StoredArtefact>>;
   /**
    * Takes the log number of a message: one conditional update that also checks that `from` is a
    * member and `epoch` is current, and answers the group as it is afterwards.
@@ -123,9 +172,9 @@ export interface GroupStore {
   counts(groupIds: readonly string[]): Promise<Map<string, number>>;
 
   /**
-   * Makes `epoch` current, if the group is still at `epoch - 1` with roster `rosterVersion`
-   * and `proposer` is a member; `members` (read with that roster version) become the epoch's.
-   * Takes the log number of the epoch's entry (`epochLogSeq`).
+   * Claims `epoch` for `proposer`, if the group is still at `epoch - 1` with roster
+   * `rosterVersion`, `proposer` is a member, and no other claim of it is younger than
+   * `expiredBefore`; the group stays at `epoch - 1` until completeEpoch.
    */
   claimEpoch(claim: {
     groupId: string;
@@ -135,12 +184,43 @@ export interface GroupStore {
     rosterVersion: number;
     members: readonly string[];
     now: number;
+    expiredBefore: number;
   }): Promise<ClaimOutcome>;
+  /**
+   * Makes the claimed epoch current, if the claim is still `statementHash`'s: sets the epoch,
+   * its members, admins and closed flag, drops `carried` from `departed`, ends the claim and
+   * takes the log number of the epoch's entry (`epochLogSeq`). `stale` when someone else did.
+   */
+  completeEpoch(completion: {
+    groupId: string;
+    claim: EpochClaim;
+    admins: readonly string[];
+    closed: boolean;
+    carried: readonly string[];
+    now: number;
+  }): Promise<ClaimOutcome>;
+  /** The statement of a claim, kept while its key-shares are stored (by hash). */
+  putClaimedStatement(
+    groupId: string,
+    epoch: number,
+    hash: string,
+    statement: string,
+  ): Promise<void>;
+  getClaimedStatement(groupId: string, epoch: number, hash: string): Promise<string | undefined>;
   /** Writes the epoch record under `attribute_not_exists`; false when it exists. */
   putEpoch(record: EpochRecord): Promise<boolean>;
   getEpoch(groupId: string, epoch: number): Promise<EpochRecord | undefined>;
-  /** Writes a key-share under `attribute_not_exists`; false when this member already has one for that epoch. */
+  /**
+   * Writes a key-share unless this member has one for that epoch and statement (false then); a
+   * share of another statement of the epoch (an overtaken claim) is replaced.
+   */
   putKeyShare(share: KeyShareRecord): Promise<boolean>;
+  /** The key-shares of one epoch for these members (BatchGetItem), by recipient. */
+  keySharesOfEpoch(
+    groupId: string,
+    epoch: number,
+    to: readonly string[],
+  ): Promise<Map<string, KeyShareRecord>>;
   getKeyShare(groupId: string, epoch: number, to: string): Promise<KeyShareRecord | undefined>;
   /** A member's key-shares of several epochs (BatchGetItem), keyed `<groupId>#<epoch>`; missing ones are left out. */
   keySharesOf(
@@ -177,6 +257,8 @@ export interface EpochLogEntry extends LogEntryBase {
   readonly from: string;
   readonly epoch: number;
   readonly statement: string;
+  /** Its hash (base64): only key-shares made for it are served with it. */
+  readonly statementHash?: string;
 }
 export interface MembershipLogEntry extends LogEntryBase {
   readonly kind: 'member-joined' | 'member-left';

@@ -29,6 +29,8 @@ export interface UserStore {
   get(userId: string): Promise<UserRecord | undefined>;
   /** Many users' published bundles (BatchGetItem, 100 keys a call); users without one are absent. */
   bundlesOf(userIds: readonly string[]): Promise<Map<string, PublicBundleWire>>;
+  /** Of these users, those who block `blockedId` (BatchGetItem). */
+  blockersOf(userIds: readonly string[], blockedId: string): Promise<Set<string>>;
   /**
    * Stores the bundle unless its identity keys differ from the stored ones (never silently
    * replaced) or its signed prekey is not newer than the stored one (the same prekey again is

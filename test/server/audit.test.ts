@@ -31,6 +31,7 @@ import {
   verifyBundle,
 } from '../../client/crypto/keys';
 import { decodeStatement, encodeStatement } from '../../protocol/group-statement';
+import { artefactToBase64 } from '../../protocol/group-artefacts';
 import type { LocalStack } from '../../infra/local/stack';
 import { LOCAL_BUCKET_NAME } from '../../infra/resources';
 import { makeS3Client } from '../../lambdas/runtime/aws';
@@ -142,7 +143,10 @@ describe('audit: the cloud only sees ciphertext', () => {
 
     // A group: alice makes epoch 1, bob joins with epoch 2, alice accepts it and writes.
     const groupId = `audit-${tag}`;
-    expect(await expectOk(alice.client, 'join', { groupId })).toMatchObject({ created: true });
+    const alicesRequest = await makeJoinRequest({ groupId, me: alice.keys, now });
+    expect(
+      await expectOk(alice.client, 'join', { groupId, request: artefactToBase64(alicesRequest) }),
+    ).toMatchObject({ created: true });
     const first = await createGroup({ groupId, me: alice.keys, now });
     await expectOk(alice.client, 'sharekey', {
       op: 'store',
@@ -151,7 +155,11 @@ describe('audit: the cloud only sees ciphertext', () => {
       statement: toBase64(encodeStatement(first.statement)),
       keyShares: keyShareWire(first),
     });
-    const joined = await expectOk(bob.client, 'join', { groupId });
+    const bobsRequest = await makeJoinRequest({ groupId, me: bob.keys, now });
+    const joined = await expectOk(bob.client, 'join', {
+      groupId,
+      request: artefactToBase64(bobsRequest),
+    });
     const members = new Map(
       await Promise.all(
         (joined.members as { userId: string; bundle: PublicBundleWire }[]).map(
@@ -163,7 +171,7 @@ describe('audit: the cloud only sees ciphertext', () => {
     const second = await createJoinEpoch({
       me: bob.keys,
       latest,
-      request: await makeJoinRequest({ groupId, me: bob.keys, now }),
+      request: bobsRequest,
       memberBundles: new Map([...members].filter(([id]) => id !== 'bob')),
       now,
     });

@@ -10,13 +10,8 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import {
-  fakeEnvelope,
-  goOffline,
-  resumeUser,
-  signupUser,
-  type TestUser,
-} from '../support/accounts';
+import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../support/accounts';
+import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
 import { startTestStack } from '../support/local-stack';
 import type { TestClient } from '../support/ws-client';
 
@@ -37,24 +32,16 @@ beforeAll(async () => {
   stack = await startTestStack();
   url = stack.endpoints.websocket;
   [alice, bob, carol, dave, erin] = (await Promise.all(
-    ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => signupUser(url, name)),
+    ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => signupGroupUser(url, name)),
   )) as [TestUser, TestUser, TestUser, TestUser, TestUser];
   for (const user of [alice, bob, carol, erin]) {
-    const joined = await user.client.request('join', { groupId: GROUP });
+    const joined = await join(user, GROUP);
     expect(joined, JSON.stringify(joined)).toMatchObject({ type: 'ok' });
   }
-  const stored = await alice.client.request('sharekey', {
-    op: 'store',
-    groupId: GROUP,
-    epoch: 1,
-    statement: fakeEnvelope(100),
-    keyShares: [alice, bob, carol, erin].map((user) => ({
-      to: user.username,
-      messageId: messageId(),
-      envelope: fakeEnvelope(100),
-    })),
-  });
-  expect(stored, JSON.stringify(stored)).toMatchObject({ type: 'ok' });
+  // Epoch 1 (alice alone), then epoch 2 adding the others: the epoch the files go in.
+  expect(await storeEpoch(alice, GROUP)).toMatchObject({ type: 'ok', epoch: 1 });
+  const stored = await storeEpoch(alice, GROUP);
+  expect(stored, JSON.stringify(stored)).toMatchObject({ type: 'ok', epoch: 2, current: true });
 });
 afterAll(() => stack.stop());
 
@@ -104,7 +91,7 @@ describe('sendgroupfile', () => {
     const envelope = fakeEnvelope(300);
     const sent = await alice.client.request('sendgroupfile', {
       groupId: GROUP,
-      epoch: 1,
+      epoch: 2,
       messageId: id,
       blobId,
       envelope,
@@ -112,7 +99,7 @@ describe('sendgroupfile', () => {
     expect(sent).toMatchObject({
       type: 'ok',
       groupId: GROUP,
-      epoch: 1,
+      epoch: 2,
       messageId: id,
       blobId,
       duplicate: false,
@@ -123,7 +110,7 @@ describe('sendgroupfile', () => {
       expect(await member.client.waitFor(isGroupFile(id))).toMatchObject({
         from: 'alice',
         groupId: GROUP,
-        epoch: 1,
+        epoch: 2,
         envelope,
       });
       expect((await downloadBytes(member.client, blobId)).equals(bytes)).toBe(true);
@@ -148,7 +135,7 @@ describe('sendgroupfile', () => {
     const blobId = await uploadBlob(alice, randomBytes(100));
     const frame = {
       groupId: GROUP,
-      epoch: 1,
+      epoch: 2,
       messageId: messageId(),
       blobId,
       envelope: fakeEnvelope(),
@@ -168,16 +155,16 @@ describe('sendgroupfile', () => {
     const attempt = (user: TestUser, fields: object) =>
       user.client.request('sendgroupfile', {
         groupId: GROUP,
-        epoch: 1,
+        epoch: 2,
         messageId: messageId(),
         envelope: fakeEnvelope(),
         ...fields,
       });
 
     expect(await attempt(dave, { blobId: davesBlob })).toMatchObject({ code: 'FORBIDDEN' });
-    expect(await attempt(alice, { blobId: alicesBlob, epoch: 2 })).toMatchObject({
+    expect(await attempt(alice, { blobId: alicesBlob, epoch: 3 })).toMatchObject({
       code: 'CONFLICT',
-      message: expect.stringContaining('current epoch is 1'),
+      message: expect.stringContaining('current epoch is 2'),
     });
     expect(await attempt(alice, { blobId: alicesBlob, groupId: 'no-such-group' })).toMatchObject({
       code: 'NOT_FOUND',

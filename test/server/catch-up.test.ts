@@ -21,6 +21,7 @@ import {
   type TestUser,
 } from '../support/accounts';
 import { CatchUpClient, type WirePage } from '../support/catch-up';
+import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
 import { startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
@@ -207,22 +208,13 @@ describe('group logs in catch-up', () => {
   it('page a backlog of group messages with live ones during catch-up, each at least once and in log order', async () => {
     const groupId = `big-${randomUUID().slice(0, 6)}`;
     const [author, helper, member] = await Promise.all(
-      ['author', 'helper', 'member'].map((name) => signupUser(url, name)),
+      ['author', 'helper', 'member'].map((name) => signupGroupUser(url, name)),
     );
     for (const user of [author!, helper!, member!])
-      expect(await user.client.request('join', { groupId })).toMatchObject({ type: 'ok' });
-    const stored = await author!.client.request('sharekey', {
-      op: 'store',
-      groupId,
-      epoch: 1,
-      statement: fakeEnvelope(200),
-      keyShares: ['author', 'helper', 'member'].map((to) => ({
-        to,
-        messageId: randomUUID(),
-        envelope: fakeEnvelope(100),
-      })),
-    });
-    expect(stored).toMatchObject({ type: 'ok' });
+      expect(await join(user, groupId)).toMatchObject({ type: 'ok' });
+    // Epoch 1 (the author alone), then epoch 2 adding the other two.
+    expect(await storeEpoch(author!, groupId)).toMatchObject({ type: 'ok', current: true });
+    expect(await storeEpoch(author!, groupId)).toMatchObject({ epoch: 2, current: true });
     await goOffline(stack.endpoints.dynamodb, member!);
     const sendGroup = async (count: number) => {
       const ids: string[] = [];
@@ -231,7 +223,7 @@ describe('group logs in catch-up', () => {
         const from = i % 2 === 0 ? author! : helper!;
         const reply = await from.client.request('sendgroup', {
           groupId,
-          epoch: 1,
+          epoch: 2,
           messageId: id,
           envelope: fakeEnvelope(60),
         });

@@ -5,7 +5,8 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { signupUser, type TestUser } from '../support/accounts';
+import type { TestUser } from '../support/accounts';
+import { join, leave, signupGroupUser } from '../support/group-actors';
 import { startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
@@ -13,7 +14,9 @@ let users: TestUser[];
 beforeAll(async () => {
   stack = await startTestStack({ serverLimits: { groupMemberCap: 3 } });
   users = await Promise.all(
-    ['alice', 'bob', 'carol', 'dave'].map((name) => signupUser(stack.endpoints.websocket, name)),
+    ['alice', 'bob', 'carol', 'dave'].map((name) =>
+      signupGroupUser(stack.endpoints.websocket, name),
+    ),
   );
 });
 afterAll(async () => {
@@ -32,9 +35,9 @@ describe('the group member cap', () => {
     const [alice, bob, carol, dave] = users as [TestUser, TestUser, TestUser, TestUser];
     const groupId = 'full-house';
     await alice.client.request('create', { groupId });
-    await bob.client.request('join', { groupId });
-    await carol.client.request('join', { groupId });
-    const full = await dave.client.request('join', { groupId });
+    await join(bob, groupId);
+    await join(carol, groupId);
+    const full = await join(dave, groupId);
     expect(full).toMatchObject({
       code: 'CONFLICT',
       message: expect.stringContaining('full (3 members)'),
@@ -57,8 +60,8 @@ describe('the group member cap', () => {
       }),
     );
     expect(Items).toEqual([]);
-    await carol.client.request('leave', { groupId });
-    expect(await dave.client.request('join', { groupId })).toMatchObject({
+    await leave(carol, groupId);
+    expect(await join(dave, groupId)).toMatchObject({
       type: 'ok',
       memberCount: 3,
     });

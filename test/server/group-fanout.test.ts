@@ -7,7 +7,8 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { DynamoMailboxStore } from '../../lambdas/stores/dynamo-mailboxes';
-import { fakeEnvelope, signupUser, type TestUser } from '../support/accounts';
+import { fakeEnvelope, type TestUser } from '../support/accounts';
+import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
 import { startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
@@ -78,6 +79,7 @@ describe('a group of 30 online members', () => {
   let users: TestUser[];
   const groupId = 'thirty';
 
+  let creator: TestUser;
   it('ends up as one group of 30 when all 30 race to join it, with exactly one creator', async () => {
     users = [];
     // Signed up five at a time (scrypt is CPU-bound, and the machine may be busy); the joins are
@@ -86,15 +88,14 @@ describe('a group of 30 online members', () => {
       users.push(
         ...(await Promise.all(
           Array.from({ length: 5 }, (_, j) =>
-            signupUser(stack.endpoints.websocket, `member${i + j}`),
+            signupGroupUser(stack.endpoints.websocket, `member${i + j}`),
           ),
         )),
       );
-    const replies = await Promise.all(
-      users.map((u) => u.client.request('join', { groupId }, 15_000)),
-    );
+    const replies = await Promise.all(users.map((u) => join(u, groupId, 15_000)));
     expect(replies.every((r) => r.type === 'ok')).toBe(true);
     expect(replies.filter((r) => r.created === true)).toHaveLength(1);
+    creator = users[replies.findIndex((r) => r.created === true)]!;
     const { Item } = await db().send(
       new GetCommand({
         TableName: localTableName('groups'),
@@ -107,27 +108,18 @@ describe('a group of 30 online members', () => {
   }, 90_000);
 
   it('delivers one group message to the 29 others', async () => {
-    const creator = users.find((u) => u.username === 'member0')!;
     const members = (await creator.client.request('members', { groupId })).members as {
       userId: string;
     }[];
     expect(members).toHaveLength(30);
-    const epoch = (await creator.client.request('sharekey', {
-      op: 'store',
-      groupId,
-      epoch: 1,
-      statement: fakeEnvelope(700),
-      keyShares: members.map(({ userId }) => ({
-        to: userId,
-        messageId: randomUUID(),
-        envelope: fakeEnvelope(150),
-      })),
-    })) as { type: string; epoch: number; stored: number };
-    expect(epoch).toMatchObject({ type: 'ok', epoch: 1, stored: 30 });
+    // The creator makes epoch 1 (itself), then epoch 2 carrying the 29 join requests.
+    expect(await storeEpoch(creator, groupId)).toMatchObject({ type: 'ok', epoch: 1 });
+    const epoch = await storeEpoch(creator, groupId, undefined, 15_000);
+    expect(epoch).toMatchObject({ type: 'ok', epoch: 2, stored: 30, current: true });
     const id = randomUUID();
     const reply = await creator.client.request('sendgroup', {
       groupId,
-      epoch: 1,
+      epoch: 2,
       messageId: id,
       envelope: fakeEnvelope(),
     });

@@ -6,13 +6,16 @@ import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { joinGroup } from '../../lambdas/core/groups';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
+import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../support/accounts';
 import {
-  fakeEnvelope,
-  goOffline,
-  resumeUser,
-  signupUser,
-  type TestUser,
-} from '../support/accounts';
+  epochFrame,
+  join,
+  joinArtefact,
+  nextStatement,
+  publishSignerInStore,
+  signupGroupUser,
+  storeEpoch,
+} from '../support/group-actors';
 import { CatchUpClient } from '../support/catch-up';
 import { asUser, quickUsers } from '../support/deps';
 import { startTestStack } from '../support/local-stack';
@@ -30,29 +33,17 @@ const db = () => DynamoDBDocumentClient.from(makeDynamoClient(stack.endpoints.dy
 const messageId = () => randomUUID();
 type Message = Record<string, unknown>;
 
-/** Stores epoch `epoch` of `groupId` from `user` for `members`, as the client core would. */
-function epochFrame(groupId: string, epoch: number, members: readonly string[]) {
-  return {
-    op: 'store',
-    groupId,
-    epoch,
-    statement: fakeEnvelope(120 + members.length * 20),
-    keyShares: members.map((to) => ({ to, messageId: messageId(), envelope: fakeEnvelope(180) })),
-  };
-}
-
 async function currentEpoch(user: TestUser, groupId: string): Promise<number> {
   return (await user.client.request('members', { groupId })).epoch as number;
 }
 
-/** `user` joins and makes the next epoch for the new member list. */
+/** `user` joins and makes the next epoch for the new member list (its signed statement). */
 async function joinAndShare(user: TestUser, groupId: string): Promise<number> {
-  const joined = await user.client.request('join', { groupId });
+  const joined = await join(user, groupId);
   expect(joined.type).toBe('ok');
-  const members = (joined.members as { userId: string }[]).map((m) => m.userId);
   const epoch = (joined.epoch as number) + 1;
-  const stored = await user.client.request('sharekey', epochFrame(groupId, epoch, members));
-  expect(stored, JSON.stringify(stored)).toMatchObject({ type: 'ok', epoch });
+  const stored = await storeEpoch(user, groupId);
+  expect(stored, JSON.stringify(stored)).toMatchObject({ type: 'ok', epoch, current: true });
   return epoch;
 }
 
@@ -97,15 +88,16 @@ beforeAll(async () => {
   stack = await startTestStack();
   url = stack.endpoints.websocket;
   [alice, bob, carol, dave, erin] = (await Promise.all(
-    ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => signupUser(url, name)),
+    ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => signupGroupUser(url, name)),
   )) as [TestUser, TestUser, TestUser, TestUser, TestUser];
   // alice creates the team and makes epoch 1; bob, carol and dave join, each making the next epoch.
-  const created = await alice.client.request('join', { groupId: TEAM });
+  const created = await join(alice, TEAM);
   expect(created).toMatchObject({ created: true, epoch: 0 });
-  expect(await alice.client.request('sharekey', epochFrame(TEAM, 1, ['alice']))).toMatchObject({
+  expect(await storeEpoch(alice, TEAM)).toMatchObject({
     type: 'ok',
     epoch: 1,
     stored: 1,
+    current: true,
   });
   for (const user of [bob, carol, dave]) await joinAndShare(user, TEAM);
 });
@@ -149,61 +141,95 @@ describe('sharekey', () => {
   it('refuses a non-member (FORBIDDEN), a skipped or old epoch (CONFLICT naming the current one), and a share for a non-member, writing nothing', async () => {
     const epoch = await currentEpoch(alice, TEAM);
     const all = ['alice', 'bob', 'carol', 'dave'];
-    expect(
-      await erin.client.request('sharekey', epochFrame(TEAM, epoch + 1, [...all, 'erin'])),
-    ).toMatchObject({ code: 'FORBIDDEN' });
+    const next = await nextStatement(alice, TEAM);
+    const claimsBefore = (await groupKeyItems(TEAM, 'claim#')).length;
+    expect(await erin.client.request('sharekey', await epochFrame(next))).toMatchObject({
+      code: 'FORBIDDEN',
+    });
     for (const wrong of [epoch + 2, epoch, 1]) {
-      const refused = await alice.client.request('sharekey', epochFrame(TEAM, wrong, all));
+      const statement = await nextStatement(alice, TEAM, { epoch: wrong });
+      const refused = await alice.client.request('sharekey', await epochFrame(statement));
       expect(refused).toMatchObject({ code: 'CONFLICT' });
       expect(refused.message).toContain(`current epoch is ${epoch}`);
     }
     expect(
-      await alice.client.request('sharekey', epochFrame(TEAM, epoch + 1, [...all, 'erin'])),
-    ).toMatchObject({ code: 'CONFLICT' });
+      await alice.client.request('sharekey', await epochFrame(next, [...all, 'erin'])),
+    ).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('"erin" is not') });
     expect(
-      await alice.client.request('sharekey', epochFrame(TEAM, epoch + 1, ['alice', 'alice'])),
+      await alice.client.request('sharekey', await epochFrame(next, ['alice', 'alice'])),
     ).toMatchObject({ code: 'BAD_REQUEST' });
     expect(
-      await alice.client.request('sharekey', epochFrame('no-such-group', 1, ['alice'])),
+      await alice.client.request('sharekey', {
+        ...(await epochFrame(next)),
+        groupId: 'no-such-group',
+      }),
     ).toMatchObject({ code: 'NOT_FOUND' });
+    // None of these took a claim.
+    expect(await groupKeyItems(TEAM, 'claim#')).toHaveLength(claimsBefore);
+    const { Item } = await db().send(
+      new GetCommand({ TableName: localTableName('groups'), Key: { groupId: TEAM } }),
+    );
+    expect(Item).not.toHaveProperty('claimEpoch');
     expect(await currentEpoch(alice, TEAM)).toBe(epoch);
     expect(await groupKeyItems(TEAM, 'epoch#')).toHaveLength(epoch);
   });
 
   it('lets exactly one of two concurrent epochs with the same number win; the loser retries on top', async () => {
     const epoch = (await currentEpoch(alice, TEAM)) + 1;
-    const all = ['alice', 'bob', 'carol', 'dave'];
+    const [byBob, byCarol] = await Promise.all([
+      nextStatement(bob, TEAM),
+      nextStatement(carol, TEAM),
+    ]);
     const replies = await Promise.all([
-      bob.client.request('sharekey', epochFrame(TEAM, epoch, all)),
-      carol.client.request('sharekey', epochFrame(TEAM, epoch, all)),
+      bob.client.request('sharekey', await epochFrame(byBob)),
+      carol.client.request('sharekey', await epochFrame(byCarol)),
     ]);
     expect(replies.map((r) => r.type).sort()).toEqual(['error', 'ok']);
     const loser = replies.findIndex((r) => r.type === 'error');
     expect(replies[loser]).toMatchObject({ code: 'CONFLICT' });
     expect((await groupKeyItems(TEAM, 'epoch#')).length).toBe(epoch);
-    const retry = await [bob, carol][loser]!.client.request(
-      'sharekey',
-      epochFrame(TEAM, epoch + 1, all),
-    );
-    expect(retry).toMatchObject({ type: 'ok', epoch: epoch + 1, stored: 4 });
+    const retry = await storeEpoch([bob, carol][loser]!, TEAM);
+    expect(retry).toMatchObject({ type: 'ok', epoch: epoch + 1, stored: 4, current: true });
   });
 
-  it('takes a big epoch in several frames, and a retry of a frame stores nothing twice', async () => {
+  it('takes a big epoch in several frames (later ones may carry only the hash), current once every key-share is stored', async () => {
     const epoch = (await currentEpoch(alice, TEAM)) + 1;
-    const frame = epochFrame(TEAM, epoch, ['alice', 'bob', 'carol', 'dave']);
-    const part = (keyShares: typeof frame.keyShares) => ({ ...frame, keyShares });
+    const statement = await nextStatement(alice, TEAM);
+    const frame = await epochFrame(statement);
+    const hashOnly = await epochFrame(statement, undefined, { hashOnly: true });
+    const part = (keyShares: typeof frame.keyShares, base: object = frame) => ({
+      ...base,
+      keyShares,
+    });
     expect(await alice.client.request('sharekey', part(frame.keyShares.slice(0, 2)))).toMatchObject(
-      { type: 'ok', stored: 2 },
+      { type: 'ok', stored: 2, current: false, missing: ['carol', 'dave'] },
     );
-    expect(await alice.client.request('sharekey', part(frame.keyShares.slice(1, 4)))).toMatchObject(
-      { type: 'ok', stored: 2 },
-    );
+    // Not current yet: messages go on in the old epoch, and nobody was told.
+    expect(await currentEpoch(alice, TEAM)).toBe(epoch - 1);
+    expect(await neverGets(bob, (m) => m.type === 'key-share' && m.epoch === epoch)).toBe(true);
+    // Someone else cannot add to alice's epoch, nor make another while her claim is live.
+    expect(await bob.client.request('sharekey', part(frame.keyShares.slice(0, 1)))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('made by alice'),
+    });
+    expect(await storeEpoch(bob, TEAM)).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('being made by alice'),
+    });
+    expect(
+      await alice.client.request('sharekey', part(frame.keyShares.slice(1, 4), hashOnly)),
+    ).toMatchObject({ type: 'ok', stored: 2, current: true, missing: [] });
     expect(await groupKeyItems(TEAM, `share#bob#${String(epoch).padStart(10, '0')}`)).toHaveLength(
       1,
     );
-    // Someone else cannot add to alice's epoch.
-    expect(await bob.client.request('sharekey', part(frame.keyShares.slice(0, 1)))).toMatchObject({
-      code: 'CONFLICT',
+    for (const user of [bob, carol, dave])
+      await user.client.waitFor((m) => m.type === 'key-share' && m.epoch === epoch);
+    // A replay once current stores and pushes nothing.
+    expect(await alice.client.request('sharekey', frame)).toMatchObject({
+      type: 'ok',
+      current: true,
+      stored: 0,
+      deliveredTo: 0,
     });
   });
 });
@@ -407,19 +433,25 @@ describe('offline members', () => {
 describe('replays (issue 9 point 12)', () => {
   it('a replayed sharekey frame stores nothing new and pushes nothing, and key-shares are rate-limited', async () => {
     const groupId = `replay-${randomUUID().slice(0, 6)}`;
-    const [ivan, judy] = await Promise.all([signupUser(url, 'ivan'), signupUser(url, 'judy')]);
-    await ivan.client.request('join', { groupId });
-    await judy.client.request('join', { groupId });
+    const [ivan, judy] = await Promise.all([
+      signupGroupUser(url, 'ivan'),
+      signupGroupUser(url, 'judy'),
+    ]);
+    await join(ivan, groupId);
+    await storeEpoch(ivan, groupId);
+    await join(judy, groupId);
     // Six more members (offline), so that each replay counts eight key-shares.
     const others = await quickUsers(Array.from({ length: 6 }, (_, i) => `r${i}-${groupId}`));
     for (const other of others) {
+      await publishSignerInStore(other.username);
       const { deps, context } = asUser(stack.endpoints.managementApi, other.username);
-      await joinGroup(deps, { action: 'join', id: 'j', groupId }, context);
+      const request = await joinArtefact(other.username, groupId);
+      await joinGroup(deps, { action: 'join', id: 'j', groupId, request }, context);
     }
-    const members = ['ivan', 'judy', ...others.map((other) => other.username)];
-    const frame = epochFrame(groupId, 1, members);
+    const frame = await epochFrame(await nextStatement(ivan, groupId));
     expect(await ivan.client.request('sharekey', frame)).toMatchObject({
       type: 'ok',
+      epoch: 2,
       stored: 8,
       deliveredTo: 1,
     });
@@ -437,7 +469,7 @@ describe('replays (issue 9 point 12)', () => {
     });
     expect(await logEntries(groupId)).toEqual(logBefore);
     expect((await inboxItems('judy')).length).toBe(0);
-    expect(await groupKeyItems(groupId, 'share#')).toHaveLength(8);
+    expect((await groupKeyItems(groupId, 'share#')).filter((s) => s.epoch === 2)).toHaveLength(8);
     // judy was pushed her key-share once.
     await judy.client.waitFor((m) => m.type === 'key-share' && m.groupId === groupId);
     expect(await neverGets(judy, (m) => m.type === 'key-share' && m.groupId === groupId, 300)).toBe(
@@ -449,8 +481,8 @@ describe('replays (issue 9 point 12)', () => {
 describe('several groups', () => {
   it('keeps each group to its members: a user in two groups gets both, others only theirs', async () => {
     const side = `side-${randomUUID().slice(0, 6)}`;
-    expect(await bob.client.request('join', { groupId: side })).toMatchObject({ created: true });
-    await bob.client.request('sharekey', epochFrame(side, 1, ['bob']));
+    expect(await join(bob, side)).toMatchObject({ created: true });
+    expect(await storeEpoch(bob, side)).toMatchObject({ type: 'ok', current: true });
     const epoch = await joinAndShare(erin, side);
     const teamEpoch = await currentEpoch(bob, TEAM);
     const inSide = messageId();

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { signupUser, type TestUser } from '../support/accounts';
+import type { TestUser } from '../support/accounts';
+import { join, leave, signerOf, signupGroupUser } from '../support/group-actors';
 import { startTestStack } from '../support/local-stack';
 import { TestClient } from '../support/ws-client';
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   url = stack.endpoints.websocket;
   [alice, bob, carol, dave] = (await Promise.all(
-    ['alice', 'bob', 'carol', 'dave'].map((name) => signupUser(url, name)),
+    ['alice', 'bob', 'carol', 'dave'].map((name) => signupGroupUser(url, name)),
   )) as [TestUser, TestUser, TestUser, TestUser];
 });
 afterAll(() => stack.stop());
@@ -58,17 +59,6 @@ const membershipRow = async (userId: string, groupId: string) =>
     )
   ).Item;
 const newGroup = () => `g-${randomUUID().slice(0, 8)}`;
-const bundle = (userId: string, byte: number) => ({
-  userId,
-  identityDh: Buffer.alloc(32, byte).toString('base64'),
-  identitySign: Buffer.alloc(32, byte + 1).toString('base64'),
-  signedPrekey: {
-    id: 1,
-    publicKey: Buffer.alloc(32, byte + 2).toString('base64'),
-    signature: Buffer.alloc(64, 7).toString('base64'),
-    createdAt: 1_795_000_000_000,
-  },
-});
 
 describe('create', () => {
   it('creates a group with its creator as the only member, and refuses an existing name with CONFLICT', async () => {
@@ -105,10 +95,9 @@ describe('create', () => {
 
 describe('join', () => {
   it('joins an existing group: member list with key bundles, the current epoch, a member-joined notice', async () => {
-    await alice.client.request('keys', { op: 'publish', bundle: bundle('alice', 1) });
     const groupId = newGroup();
     await alice.client.request('create', { groupId });
-    const joined = await bob.client.request('join', { groupId });
+    const joined = await join(bob, groupId);
     expect(joined).toMatchObject({
       type: 'ok',
       groupId,
@@ -117,16 +106,23 @@ describe('join', () => {
       epoch: 0,
       memberCount: 2,
     });
+    // Members with their published bundles; bob is a pending addition, with his join request.
+    const published = (userId: string) =>
+      expect.objectContaining({
+        userId,
+        identitySign: Buffer.from(signerOf(userId).sign.publicKey).toString('base64'),
+      });
     expect(joined.members).toEqual([
-      { userId: 'alice', bundle: bundle('alice', 1) },
-      { userId: 'bob' },
+      { userId: 'alice', bundle: published('alice') },
+      { userId: 'bob', bundle: published('bob'), artefact: expect.any(String) },
     ]);
+    expect(joined).toMatchObject({ admins: ['alice'], closed: false, removals: [] });
     expect(
       await alice.client.waitFor((m) => m.type === 'member-joined' && m.groupId === groupId),
     ).toMatchObject({ userId: 'bob', memberCount: 2, epoch: 0 });
 
     // Joining twice changes nothing and notifies nobody.
-    expect(await bob.client.request('join', { groupId })).toMatchObject({
+    expect(await join(bob, groupId)).toMatchObject({
       type: 'ok',
       created: false,
       joined: false,
@@ -138,10 +134,7 @@ describe('join', () => {
 
   it('creates a missing group; of two clients racing, exactly one creates it and both end up in it', async () => {
     const groupId = newGroup();
-    const [first, second] = await Promise.all([
-      carol.client.request('join', { groupId }),
-      dave.client.request('join', { groupId }),
-    ]);
+    const [first, second] = await Promise.all([join(carol, groupId), join(dave, groupId)]);
     expect([first.type, second.type]).toEqual(['ok', 'ok']);
     expect([first.created, second.created].filter(Boolean)).toHaveLength(1);
     const item = await groupItem(groupId);
@@ -151,9 +144,7 @@ describe('join', () => {
 
   it('with four clients racing on a new group: one creator, one group of four, a count that did not drift', async () => {
     const groupId = newGroup();
-    const replies = await Promise.all(
-      [alice, bob, carol, dave].map((user) => user.client.request('join', { groupId })),
-    );
+    const replies = await Promise.all([alice, bob, carol, dave].map((user) => join(user, groupId)));
     expect(replies.every((reply) => reply.type === 'ok')).toBe(true);
     expect(replies.filter((reply) => reply.created === true)).toHaveLength(1);
     const item = await groupItem(groupId);
@@ -168,12 +159,12 @@ describe('leave', () => {
   it('removes the member, decrements the count, notifies the others; a second leave changes nothing', async () => {
     const groupId = newGroup();
     await alice.client.request('create', { groupId });
-    await bob.client.request('join', { groupId });
-    await carol.client.request('join', { groupId });
+    await join(bob, groupId);
+    await join(carol, groupId);
     await alice.client.waitFor((m) => m.type === 'member-joined' && m.userId === 'carol');
     await bob.client.waitFor((m) => m.type === 'member-joined' && m.userId === 'carol');
 
-    expect(await carol.client.request('leave', { groupId })).toMatchObject({
+    expect(await leave(carol, groupId)).toMatchObject({
       type: 'ok',
       left: true,
       memberCount: 2,
@@ -191,7 +182,7 @@ describe('leave', () => {
     const mine = await carol.client.request('list', { mine: true });
     expect((mine.groups as { groupId: string }[]).map((g) => g.groupId)).not.toContain(groupId);
 
-    expect(await carol.client.request('leave', { groupId })).toMatchObject({
+    expect(await leave(carol, groupId)).toMatchObject({
       type: 'ok',
       left: false,
       memberCount: 2,
@@ -200,7 +191,7 @@ describe('leave', () => {
     expect(await carol.client.request('members', { groupId })).toMatchObject({
       code: 'FORBIDDEN',
     });
-    expect(await carol.client.request('leave', { groupId: newGroup() })).toMatchObject({
+    expect(await leave(carol, newGroup())).toMatchObject({
       code: 'NOT_FOUND',
     });
   });
@@ -210,7 +201,7 @@ describe('members', () => {
   it('answers members only: FORBIDDEN for a non-member, NOT_FOUND for no such group', async () => {
     const groupId = newGroup();
     await bob.client.request('create', { groupId });
-    await carol.client.request('join', { groupId });
+    await join(carol, groupId);
     expect(await carol.client.request('members', { groupId })).toMatchObject({
       type: 'ok',
       groupId,
@@ -233,10 +224,10 @@ describe('list', () => {
     const mine = [newGroup(), newGroup(), newGroup()];
     await dave.client.request('create', { groupId: mine[0] });
     await dave.client.request('create', { groupId: mine[1] });
-    await alice.client.request('join', { groupId: mine[1] });
+    await join(alice, mine[1]!);
     await dave.client.request('create', { groupId: mine[2] });
-    await alice.client.request('join', { groupId: mine[2] });
-    await bob.client.request('join', { groupId: mine[2] });
+    await join(alice, mine[2]!);
+    await join(bob, mine[2]!);
 
     const seen = new Map<string, number>();
     let cursor: string | undefined;
@@ -261,12 +252,12 @@ describe('list', () => {
   });
 
   it('lists my groups only with `mine`, through the membership index; a user can be in many groups', async () => {
-    const user = await signupUser(url, 'erin');
+    const user = await signupGroupUser(url, 'erin');
     const groups = [newGroup(), newGroup(), newGroup()].sort();
     await user.client.request('create', { groupId: groups[0] });
     await alice.client.request('create', { groupId: groups[1] });
-    await user.client.request('join', { groupId: groups[1] });
-    await user.client.request('join', { groupId: groups[2] });
+    await join(user, groups[1]!);
+    await join(user, groups[2]!);
     const first = await user.client.request('list', { mine: true, limit: 2 });
     const second = await user.client.request('list', {
       mine: true,

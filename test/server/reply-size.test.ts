@@ -59,13 +59,29 @@ beforeAll(async () => {
   // Five epochs with the largest statement, and for the asker the largest key-share of each.
   const group = (await groups.get(GROUP))!;
   for (let epoch = 1; epoch <= 5; epoch++) {
+    const claim = {
+      epoch,
+      by: asker.username,
+      statementHash: `hash-${epoch}`,
+      at: now,
+      members: group.memberIds,
+    };
     await groups.claimEpoch({
       groupId: GROUP,
       epoch,
       proposer: asker.username,
-      statementHash: `hash-${epoch}`,
+      statementHash: claim.statementHash,
       rosterVersion: group.rosterVersion,
       members: group.memberIds,
+      now,
+      expiredBefore: now,
+    });
+    await groups.completeEpoch({
+      groupId: GROUP,
+      claim,
+      admins: [asker.username],
+      closed: false,
+      carried: [],
       now,
     });
     await groups.putEpoch({

@@ -28,6 +28,13 @@ import { startTestStack } from '../support/local-stack';
 import { RequestCounter, type RequestCounts } from '../support/request-counter';
 import { BUDGETS } from '../../bench/request-budgets';
 import type { TestClient } from '../support/ws-client';
+import {
+  chainAdding,
+  epochFrame,
+  joinArtefact,
+  publishSignerInStore,
+} from '../support/group-actors';
+import { statementToBase64 } from '../../protocol/group-statement';
 
 let stack: LocalStack;
 let url: string;
@@ -35,7 +42,11 @@ const counter = new RequestCounter();
 
 beforeAll(async () => {
   // No unbound-connection checks during the counts: they would read connections in between.
-  stack = await startTestStack({ serverLimits: { unboundGraceMs: 600_000 } });
+  // A group of 250 takes several epochs (a statement carries about 40 join requests), each with
+  // a key-share per member: more than a minute's key-shares of one maker.
+  stack = await startTestStack({
+    serverLimits: { unboundGraceMs: 600_000, perMinute: { keyShares: 100_000 } },
+  });
   url = stack.endpoints.websocket;
   counter.install();
 });
@@ -65,23 +76,45 @@ async function counted(label: string, client: TestClient, action: string, fields
   return { reply: result, counts: record(label, counts) };
 }
 
-/** `members` join a group, and the first of them stores epoch 1 for all: through the cores, no WebSocket. */
-async function groupWithEpoch(groupId: string, members: readonly string[]): Promise<void> {
-  for (const userId of members) {
-    const { deps, context } = asUser(stack.endpoints.managementApi, userId);
-    await joinGroup(deps, { action: 'join', id: 'j', groupId }, context);
-  }
+/** A user made by quickUsers joins through the core with its signed join request. */
+async function joinDirect(userId: string, groupId: string): Promise<void> {
+  await publishSignerInStore(userId);
+  const { deps, context } = asUser(stack.endpoints.managementApi, userId);
+  const request = await joinArtefact(userId, groupId);
+  await joinGroup(deps, { action: 'join', id: 'j', groupId, request }, context);
+}
+
+/**
+ * `members` join a group; the first of them stores epoch 1, then the epochs adding all the others
+ * (their signed statements): through the cores, no WebSocket.
+ */
+async function groupWithEpoch(groupId: string, members: readonly string[]): Promise<number> {
+  for (const userId of members) await joinDirect(userId, groupId);
+  const chain = await chainAdding(members[0]!, groupId, members.slice(1));
   const { deps, context } = asUser(stack.endpoints.managementApi, members[0]!);
-  const keyShares = members.map((to) => ({ to, messageId: randomUUID(), envelope: 'AAAA' }));
-  const frame = { action: 'sharekey', id: 's', op: 'store', groupId, epoch: 1 } as const;
-  await shareKey(deps, { ...frame, statement: fakeEnvelope(300), keyShares }, context);
+  for (const statement of chain) {
+    const frame = { action: 'sharekey', id: 's', op: 'store' } as const;
+    const keyShares = (await epochFrame(statement)).keyShares;
+    await shareKey(
+      deps,
+      {
+        ...frame,
+        groupId,
+        epoch: statement.epoch,
+        statement: statementToBase64(statement),
+        keyShares,
+      },
+      context,
+    );
+  }
+  return chain.length;
 }
 
 /** A group of `size` members, made through the stores and the cores (no scrypt), all online. */
 async function onlineGroup(size: number) {
   const groupId = `g${size}-${randomUUID().slice(0, 8)}`;
   const users = await quickUsers(Array.from({ length: size }, (_, i) => `m${i}-${groupId}`));
-  await groupWithEpoch(
+  const epoch = await groupWithEpoch(
     groupId,
     users.map((user) => user.username),
   );
@@ -92,7 +125,7 @@ async function onlineGroup(size: number) {
         users.slice(i, i + 25).map(async (user) => (await resumeUser(url, user)).client),
       )),
     );
-  return { groupId, users, clients };
+  return { groupId, users, clients, epoch };
 }
 
 /** An uploaded, completed blob of the user's. */
@@ -198,7 +231,7 @@ describe('request budgets', () => {
   it.each([10, 100, 250])(
     'sendgroup and join in a group of %i online members: about one request per member (the push)',
     async (size) => {
-      const { groupId, clients } = await onlineGroup(size);
+      const { groupId, clients, epoch } = await onlineGroup(size);
       await clients[0]!.request('members', { groupId }); // warm the connection caches
       // A member reads the log so far (joins, the epoch with its key-share) and confirms it, so
       // that its acks below read only the new message (an epoch in a page adds its key-share read).
@@ -209,14 +242,14 @@ describe('request budgets', () => {
       await clients[1]!.request('ack', { through: sofar.through });
       const warm = await clients[0]!.request('sendgroup', {
         groupId,
-        epoch: 1,
+        epoch,
         messageId: randomUUID(),
         envelope: 'AAAA',
       });
       expect(warm.type).toBe('ok');
       const { counts } = await counted(`sendgroup (${size} members)`, clients[0]!, 'sendgroup', {
         groupId,
-        epoch: 1,
+        epoch,
         messageId: randomUUID(),
         envelope: fakeEnvelope(),
       });
@@ -245,14 +278,14 @@ describe('request budgets', () => {
       const blobId = await uploadBlob(clients[0]!);
       await clients[0]!.request('sendgroupfile', {
         groupId,
-        epoch: 1,
+        epoch,
         messageId: randomUUID(),
         blobId,
         envelope: 'AAAA',
       }); // warm
       const file = await counted(`sendgroupfile (${size} members)`, clients[0]!, 'sendgroupfile', {
         groupId,
-        epoch: 1,
+        epoch,
         messageId: randomUUID(),
         blobId,
         envelope: fakeEnvelope(),
@@ -269,12 +302,18 @@ describe('request budgets', () => {
 
       const [joiner] = await quickUsers([`j-${groupId}`]);
       const { client } = await resumeUser(url, joiner!);
+      await publishSignerInStore(joiner!.username);
       // Warm the join function's connection cache with a join elsewhere.
-      expect(await client.request('join', { groupId: `warm-${groupId}` })).toMatchObject({
-        type: 'ok',
-      });
+      const elsewhere = `warm-${groupId}`;
+      expect(
+        await client.request('join', {
+          groupId: elsewhere,
+          request: await joinArtefact(joiner!.username, elsewhere),
+        }),
+      ).toMatchObject({ type: 'ok' });
       const join = await counted(`join (${size} → ${size + 1} members)`, client, 'join', {
         groupId,
+        request: await joinArtefact(joiner!.username, groupId),
       });
       expect(join.counts).toMatchObject({ dynamodb: BUDGETS.join(size + 1), connections: size });
       for (const member of [...clients, client]) member.close();
