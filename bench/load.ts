@@ -18,6 +18,7 @@ import { LOCAL_BASE_ENVIRONMENT } from '../infra/local/aws-clients';
 import { REPO_ROOT } from '../infra/local/stack';
 import { fakeEnvelope, signupUser, type TestUser } from '../test/support/accounts';
 import { isDurable } from '../test/support/catch-up';
+import { formGroup } from '../test/support/group-actors';
 import { calibrate } from './calibration';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { asMultiples, percentile } from './stats';
@@ -106,27 +107,12 @@ async function signUpAll(url: string, count: number, prefix: string): Promise<Te
 async function phase(stack: StackProcess, n: number) {
   const prefix = `load${n}-${Date.now() % 100000}`;
   const users = await signUpAll(stack.websocket, n, prefix);
-  const groups: { groupId: string; members: TestUser[] }[] = [];
+  const groups: { groupId: string; members: TestUser[]; epoch: number }[] = [];
   for (let g = 0; g * GROUP_SIZE < n; g++) {
     const members = users.slice(g * GROUP_SIZE, (g + 1) * GROUP_SIZE);
     const groupId = `${prefix}-g${g}`;
-    for (const member of members) await member.client.request('join', { groupId }, 30_000);
-    await members[0]!.client.request(
-      'sharekey',
-      {
-        op: 'store',
-        groupId,
-        epoch: 1,
-        statement: fakeEnvelope(400),
-        keyShares: members.map((m) => ({
-          to: m.username,
-          messageId: randomUUID(),
-          envelope: fakeEnvelope(180),
-        })),
-      },
-      30_000,
-    );
-    groups.push({ groupId, members });
+    const epoch = await formGroup(members, groupId);
+    groups.push({ groupId, members, epoch });
   }
   await new Promise((resolve) => setTimeout(resolve, 500)); // setup pushes drain
   for (const user of users) user.client.takeQueued(() => true);
@@ -172,7 +158,7 @@ async function phase(stack: StackProcess, n: number) {
           arrivals: 0,
         });
         const frame = toGroup
-          ? { groupId: group.groupId, epoch: 1, messageId, envelope: fakeEnvelope(300) }
+          ? { groupId: group.groupId, epoch: group.epoch, messageId, envelope: fakeEnvelope(300) }
           : { to: to.username, messageId, envelope: fakeEnvelope(300) };
         void client.user.client.request(toGroup ? 'sendgroup' : 'send', frame, 30_000).then(
           (reply) => reply.type === 'ok' || errors++,

@@ -265,3 +265,41 @@ export async function joinAndRotate(user: Actor, groupId: string): Promise<Reply
   if (joined.type !== 'ok') return joined;
   return storeEpoch(user, groupId);
 }
+
+/**
+ * Puts `members` (signed up, online) into `groupId` over the WebSocket: each publishes its
+ * identity and joins with a signed request; the first stores the epochs adding the others
+ * (`sharesPerFrame` key-shares a frame, the statement repeated in each). Returns the current epoch.
+ */
+export async function formGroup(
+  members: readonly Actor[],
+  groupId: string,
+  sharesPerFrame = 80,
+): Promise<number> {
+  const maker = members[0]!;
+  for (const member of members) {
+    await publishSigner(member);
+    const joined = await join(member, groupId, 30_000);
+    if (joined.type !== 'ok') throw new Error(`join failed: ${JSON.stringify(joined)}`);
+  }
+  const chain = await chainAdding(
+    maker.username,
+    groupId,
+    members.slice(1).map((member) => member.username),
+  );
+  for (const statement of chain) {
+    const frame = await epochFrame(statement);
+    // A frame stays under the gateway's 32 KB: the statement (up to 24 KB) plus the shares.
+    const fit = Math.floor((30_000 - statementToBase64(statement).length) / 400);
+    const perFrame = Math.max(1, Math.min(sharesPerFrame, fit));
+    for (let i = 0; i < frame.keyShares.length; i += perFrame) {
+      const reply = await maker.client.request(
+        'sharekey',
+        { ...frame, keyShares: frame.keyShares.slice(i, i + perFrame) },
+        30_000,
+      );
+      if (reply.type !== 'ok') throw new Error(`sharekey failed: ${JSON.stringify(reply)}`);
+    }
+  }
+  return chain.at(-1)!.epoch;
+}
