@@ -10,6 +10,7 @@
  *
  *   npm run bench:load                                   # N = 10, 50, 100, 250; 20 s each, 1 msg/s per client
  *   npm run bench:load -- --clients 10,50 --seconds 10 --interval-ms 500
+ *   npm run bench:load -- --clients 75 --cpu-prof /tmp/prof   # then: npx tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     'interval-ms': { type: 'string', default: '1000' },
     'stack-dir': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const phases = values.clients.split(',').map(Number);
@@ -195,7 +197,7 @@ async function phase(stack: StackProcess, n: number) {
 
 process.env.LOG_LEVEL = 'warn';
 Object.assign(process.env, LOCAL_BASE_ENVIRONMENT);
-const stack = await startStackProcess(values['stack-dir'] ?? REPO_ROOT);
+const stack = await startStackProcess(values['stack-dir'] ?? REPO_ROOT, values['cpu-prof']);
 try {
   console.log(
     `Cipherline load curve (node ${process.version}; ${new Date().toISOString()}; load average ${loadavg()

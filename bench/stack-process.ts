@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { REPO_ROOT } from '../infra/local/stack';
 import { tempDataDir } from '../test/support/local-stack';
-import { npmStart } from '../test/support/processes';
+import { nodeStart, npmStart } from '../test/support/processes';
 
 export interface StackProcess {
   readonly websocket: string;
@@ -37,15 +37,23 @@ function groupMembers(group: number): { pid: number; stat: string[] }[] {
   return members;
 }
 
-/** Starts the stack of the checkout in `dir` (this one by default) on free ports and a fresh data folder. */
-export async function startStackProcess(dir: string): Promise<StackProcess> {
+/** Starts the stack of the checkout in `dir` (this one by default) on free ports and a fresh data
+ * folder; with `cpuProfileDir`, node writes a V8 CPU profile of each stack thread there at exit
+ * (summarise them with bench/cpu-profile.ts). */
+export async function startStackProcess(
+  dir: string,
+  cpuProfileDir?: string,
+): Promise<StackProcess> {
   const data = tempDataDir();
   const ports = ['--gateway-port', '0', '--dynamo-port', '0', '--s3-port', '0'];
   // Every benchmark user signs up from this machine: this checkout's stack is configured to allow
   // it (another checkout, measured for a before/after, may predate --limits and its sign-up cap).
   const limits =
     dir === REPO_ROOT ? ['--limits', JSON.stringify({ signupsPerAddressPerHour: 100_000 })] : [];
-  const stack = npmStart(['--data', data.dir, ...ports, ...limits, '--no-web', '--quiet'], dir);
+  const args = ['--data', data.dir, ...ports, ...limits, '--no-web', '--quiet'];
+  const stack = cpuProfileDir
+    ? nodeStart(['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`], args, dir)
+    : npmStart(args, dir);
   await stack.waitForLine(/^Ready: /, 90_000);
   const output = stack.output();
   const group = stack.child.pid!;

@@ -20,7 +20,25 @@ export interface StartedProcess {
 }
 
 export function npmStart(args: readonly string[], cwd: string): StartedProcess {
-  const child = spawn('npm', ['start', '--silent', '--', ...args], {
+  return startDetached('npm', ['start', '--silent', '--', ...args], cwd);
+}
+
+/** `npm start`'s command run by node directly, with node flags that NODE_OPTIONS refuses
+ * (`--cpu-prof`): bench:load profiles the stack this way. */
+export function nodeStart(
+  nodeFlags: readonly string[],
+  args: readonly string[],
+  cwd: string,
+): StartedProcess {
+  return startDetached(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', 'infra/local/start.ts', ...args],
+    cwd,
+  );
+}
+
+function startDetached(file: string, args: readonly string[], cwd: string): StartedProcess {
+  const child = spawn(file, args, {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
