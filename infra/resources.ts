@@ -102,8 +102,9 @@ export const HANDLER_TIMEOUT_SECONDS = 28;
 
 export const BLOB_BUCKET = {
   envVar: 'BLOB_BUCKET',
-  /** Blobs and stale multipart uploads are removed after these many days. */
+  /** Blobs (the keys under this prefix) and stale multipart uploads are removed after these many days. */
   expireAfterDays: RETENTION_DAYS,
+  expiringPrefix: 'blobs/',
   abortIncompleteMultipartAfterDays: 1,
   /** Browsers PUT parts and GET blobs with presigned URLs. */
   cors: {

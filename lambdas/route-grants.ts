@@ -40,6 +40,8 @@ export type BlobObjectAction = 'GetObject' | 'PutObject' | 'DeleteObject';
 
 export interface BucketGrant {
   readonly objects: readonly BlobObjectAction[];
+  /** Object actions on the bucket's `backups/*` keys: kept key backups (lambdas/core/backups.ts). */
+  readonly backups?: readonly BlobObjectAction[];
   /**
    * `s3:ListBucket` on the bucket, for a function that HEADs keys that may not exist: without
    * it S3 answers 403 instead of 404 for a missing key (lambdas/stores/s3-blobs.ts `head`).
@@ -70,6 +72,8 @@ export type GrantResource =
   | { readonly kind: 'index'; readonly table: TableName; readonly index: string }
   /** The blob bucket's `blobs/*` keys. */
   | { readonly kind: 'blobObjects' }
+  /** The blob bucket's `backups/*` keys. */
+  | { readonly kind: 'backupObjects' }
   | { readonly kind: 'blobBucket' }
   /** `@connections/*` of the stage, for one HTTP method. */
   | { readonly kind: 'connections'; readonly method: 'POST' | 'DELETE' }
@@ -108,6 +112,11 @@ export function grantStatements(grants: FunctionGrants): GrantStatement[] {
     statements.push({
       actions: sorted(grants.bucket.objects.map((action) => `s3:${action}`)),
       resource: { kind: 'blobObjects' },
+    });
+  if (grants.bucket?.backups && grants.bucket.backups.length > 0)
+    statements.push({
+      actions: sorted(grants.bucket.backups.map((action) => `s3:${action}`)),
+      resource: { kind: 'backupObjects' },
     });
   if (grants.bucket?.listsBlobs)
     statements.push({ actions: ['s3:ListBucket'], resource: { kind: 'blobBucket' } });

@@ -277,9 +277,18 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     tables: allOf(signedIn, rateLimited, { users: { items: ['GetItem', 'UpdateItem'] } }),
   }),
   // publish and put-backup update the user item (conditionally, reading it after a refusal);
-  // fetch and get-backup read it.
+  // fetch and get-backup read it. A backup named by its upload (lambdas/core/backups.ts): the
+  // upload's record (BlobStore.get, .remove) and bytes (read, then deleted), the kept copy
+  // under backups/ (written, its GET signed, the replaced one deleted).
   keys: spec('keys', {
-    tables: allOf(signedIn, { users: { items: ['GetItem', 'UpdateItem'] } }),
+    tables: allOf(signedIn, {
+      users: { items: ['GetItem', 'UpdateItem'] },
+      blobs: { items: ['GetItem', 'DeleteItem'] },
+    }),
+    bucket: {
+      objects: ['GetObject', 'DeleteObject'],
+      backups: ['GetObject', 'PutObject', 'DeleteObject'],
+    },
   }),
   send: spec('send', { tables: sendsToUser, pushes: true }),
   ack: spec('ack', {

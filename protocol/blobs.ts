@@ -5,7 +5,7 @@
  * through presigned URLs; the server fixes the size, signs, checks and records who may read.
  */
 import { z } from 'zod';
-import { Envelope, MessageId, UserName } from './commands';
+import { BlobId, Envelope, MessageId, UserName } from './commands';
 import { BaseFrame } from './frames';
 import { Epoch, GroupName } from './groups';
 
@@ -22,10 +22,7 @@ export const BLOB_URL_TTL_SECONDS = 15 * 60;
 /** The only content type a part PUT may carry (it is signed into the URL). */
 export const BLOB_CONTENT_TYPE = 'application/octet-stream';
 
-/** A server-made blob id: 16 random bytes, base64url (22 characters). */
-export const BlobId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{22}$/, 'a blob id is the 22-character id that upload returned');
+export { BlobId };
 export const PartNumber = z.number().int().min(1).max(MAX_BLOB_PARTS);
 /** S3's ETag of an uploaded part, as its PUT answered it (quotes included or not). */
 export const PartEtag = z.string().min(1).max(128);

@@ -93,6 +93,35 @@ export type PublicBundleWire = z.infer<typeof PublicBundleWire>;
 /** A key backup's version: it only grows. */
 export const BackupVersion = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** A server-made blob id: 16 random bytes, base64url (22 characters). */
+export const BlobId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{22}$/, 'a blob id is the 22-character id that upload returned');
+
+/**
+ * The largest key backup kept in the blob store (sealed bytes): about 10 000 pinned contacts. A
+ * backup up to MAX_INLINE_ENVELOPE_BYTES travels inline; a bigger one is uploaded like a file
+ * (`upload`) and `put-backup` names it by this reference.
+ */
+export const MAX_BACKUP_BLOB_BYTES = 1024 * 1024;
+
+/** A sealed key backup in the blob store: its upload's blob id, exact size and SHA-256. */
+export const BackupBlobRef = z.object({
+  blobId: BlobId,
+  size: z.number().int().min(1).max(MAX_BACKUP_BLOB_BYTES),
+  /** SHA-256 of the sealed bytes, standard base64. */
+  digest: base64Of(32),
+});
+export type BackupBlobRef = z.infer<typeof BackupBlobRef>;
+
+/** What `get-backup` answers: the sealed backup inline, or a presigned GET of its blob. */
+export type GetBackupReply =
+  | { version: number; backup: string }
+  | {
+      version: number;
+      blob: { size: number; digest: string; url: string; urlExpiresAt: number };
+    };
+
 export const KeysFrame = z.discriminatedUnion('op', [
   /** Publish my bundle; identity keys, once set, are never silently replaced. */
   BaseFrame.extend({
@@ -104,18 +133,26 @@ export const KeysFrame = z.discriminatedUnion('op', [
   BaseFrame.extend({ action: z.literal('keys'), op: z.literal('fetch'), userId: UserName }),
   /**
    * Store my key backup, sealed under my backup key (opaque to the server), as `version`, if the
-   * stored one is still `replaces` (0: none yet); else CONFLICT naming the stored version.
+   * stored one is still `replaces` (0: none yet); else CONFLICT naming the stored version. The
+   * backup is either inline (`backup`) or, when bigger than an envelope, a completed upload of
+   * mine named by `blob` (the server checks its owner, size and digest, and keeps it).
    */
   BaseFrame.extend({
     action: z.literal('keys'),
     op: z.literal('put-backup'),
-    backup: Envelope,
+    backup: Envelope.optional(),
+    blob: BackupBlobRef.optional(),
     version: BackupVersion.min(1),
     replaces: BackupVersion,
-  }).refine((frame) => frame.version > frame.replaces, {
-    message: 'version must be greater than the version it replaces',
-    path: ['version'],
-  }),
+  })
+    .refine((frame) => frame.version > frame.replaces, {
+      message: 'version must be greater than the version it replaces',
+      path: ['version'],
+    })
+    .refine((frame) => (frame.backup === undefined) !== (frame.blob === undefined), {
+      message: 'name the backup either inline (backup) or as an upload (blob), exactly one',
+      path: ['backup'],
+    }),
   /** Read my key backup back, e.g. on a new phone. */
   BaseFrame.extend({ action: z.literal('keys'), op: z.literal('get-backup') }),
 ]);

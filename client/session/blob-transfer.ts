@@ -57,6 +57,13 @@ export interface TransferDeps {
   readonly clock: Clock;
 }
 
+/** What uploading needs (no cipher: uploadSealedBytes takes bytes already sealed). */
+export interface UploadDeps {
+  readonly call: CallServer<'upload'>;
+  readonly http: BlobHttp;
+  readonly clock: Clock;
+}
+
 /** Re-sign a URL that expires within this margin rather than start a PUT it may not finish. */
 const URL_MARGIN_MS = 60_000;
 const PART_ATTEMPTS = 4;
@@ -125,6 +132,29 @@ export async function uploadFile(
   };
 }
 
+/** Uploads bytes already in memory and already sealed (a key backup) as one blob; resolves with its id. */
+export async function uploadSealedBytes(
+  deps: UploadDeps,
+  bytes: Uint8Array,
+  what: string,
+): Promise<string> {
+  const start = await deps.call<UploadStartReply>('upload', { op: 'start', size: bytes.length });
+  const { blobId, partCount, multipart } = start;
+  const urls = new PartUrls(deps, blobId, partCount, start.urls, start.urlsExpireAt);
+  const etags: { partNumber: number; etag: string }[] = [];
+  for (let partNumber = 1, from = 0; partNumber <= partCount; partNumber++) {
+    const part = bytes.subarray(from, from + partLength(bytes.length, partNumber));
+    from += part.length;
+    etags.push({ partNumber, etag: await putPart(deps, urls, partNumber, part, what) });
+  }
+  await deps.call<UploadCompleteReply>(
+    'upload',
+    { op: 'complete', blobId, ...(multipart && { parts: etags }) },
+    { retry: true },
+  );
+  return blobId;
+}
+
 /** Cuts the encrypted chunks into the server's parts (8 MiB, the last one shorter). */
 async function* gatherParts(
   chunks: AsyncIterable<Uint8Array>,
@@ -159,7 +189,7 @@ class PartUrls {
   readonly #urls = new Map<number, PartUrl & { expiresAt: number }>();
 
   constructor(
-    private readonly deps: TransferDeps,
+    private readonly deps: UploadDeps,
     private readonly blobId: string,
     private readonly partCount: number,
     first: readonly PartUrl[],
@@ -192,10 +222,11 @@ class PartUrls {
 }
 
 async function putPart(
-  deps: TransferDeps,
+  deps: UploadDeps,
   urls: PartUrls,
   partNumber: number,
   bytes: Uint8Array,
+  what = 'the file',
 ): Promise<string> {
   let forceFresh = false;
   let lastProblem = '';
@@ -215,7 +246,7 @@ async function putPart(
   }
   throw new CipherlineError(
     'OFFLINE',
-    `Uploading part ${partNumber} of the file failed (${lastProblem}); send the file again.`,
+    `Uploading part ${partNumber} of ${what} failed (${lastProblem}); try again.`,
   );
 }
 
@@ -296,7 +327,7 @@ async function* resumableBody(
   );
 }
 
-const sleep = (clock: Clock, ms: number) =>
+export const sleep = (clock: Clock, ms: number) =>
   new Promise<void>((resolve) => clock.setTimer(ms, resolve));
 
 /** HTTP through the platform's fetch (Node 20 and browsers alike). */

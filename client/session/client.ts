@@ -6,13 +6,14 @@
  * results or reject with a CipherlineError (the server's code and message when it refused);
  * everything else a UI shows arrives on `subscribe` as a ClientEvent.
  */
-import { fromBase64, toBase64 } from '../../protocol/bytes';
+import { toBase64 } from '../../protocol/bytes';
 import { CryptoError } from '../../protocol/crypto-error';
 import { deriveAccountKeys, deriveNewAccountKeys } from '../crypto/account';
 import { openBackup, peekBackup } from '../crypto/backup';
 import type { Argon2Cost } from '../crypto/kdf-settings';
 import { INBOX_RETENTION_MS, generateLocalKeys } from '../crypto/keys';
 import { newRecoveryKey, recoveryBackupKey } from '../crypto/recovery-key';
+import { readStoredBackup, type BackupTransportDeps } from './backup-transport';
 import { fetchBlobHttp, type TransferDeps } from './blob-transfer';
 import { Connection, isRefusal } from './connection';
 import { Contacts, type SafetyNumberView } from './contacts';
@@ -75,6 +76,7 @@ export class CipherlineClient {
   readonly #connection: Connection;
   readonly #inbox: Inbox;
   readonly #keys: KeySync;
+  readonly #backupTransport: BackupTransportDeps;
   readonly #contacts: Contacts;
   readonly #direct: Direct;
   readonly #groups: Groups;
@@ -126,7 +128,9 @@ export class CipherlineClient {
       },
     });
     this.#unreadable = new Unreadable(this.#events);
-    this.#keys = new KeySync({ state, call, clock: this.#clock, events: this.#events });
+    const http = options.http ?? fetchBlobHttp;
+    this.#backupTransport = { call, http, clock: this.#clock };
+    this.#keys = new KeySync({ state, call, http, clock: this.#clock, events: this.#events });
     this.#contacts = new Contacts({
       state,
       call,
@@ -137,7 +141,7 @@ export class CipherlineClient {
     });
     const transfer: TransferDeps = {
       call,
-      http: options.http ?? fetchBlobHttp,
+      http,
       cipher: () => (this.#cipher ??= options.cipher()),
       clock: this.#clock,
     };
@@ -350,9 +354,9 @@ export class CipherlineClient {
   }
 
   async #restore(passwordBackupKey: Uint8Array, recoveryKey?: string): Promise<void> {
-    let reply: { backup: string; version: number };
+    let blob: Uint8Array;
     try {
-      reply = await this.#connection.call('keys', { op: 'get-backup' });
+      ({ sealed: blob } = await readStoredBackup(this.#backupTransport));
     } catch (error) {
       if (error instanceof ServerError && error.code === 'NOT_FOUND')
         throw new CipherlineError(
@@ -361,7 +365,6 @@ export class CipherlineClient {
         );
       throw error;
     }
-    const blob = fromBase64(reply.backup);
     const { keyKind } = await peekBackup(blob);
     if (keyKind === 'recovery-key' && recoveryKey === undefined)
       throw new CipherlineError(

@@ -13,10 +13,9 @@
  * - Prekeys: rotation goes into the backup before it is published; the `keys` route refuses a
  *   prekey not newer than the published one, and then this device takes the backup's instead.
  */
-import { fromBase64, toBase64 } from '../../protocol/bytes';
+import { toBase64 } from '../../protocol/bytes';
 import {
   FIRST_BACKUP,
-  backupFitsInline,
   nextLineage,
   openBackup,
   sealBackup,
@@ -39,16 +38,18 @@ import {
   type LocalSignedPrekey,
   type PublicBundleWire,
 } from '../crypto/keys';
+import { backupFields, readStoredBackup } from './backup-transport';
 import type { BackupState, DeviceState } from './device-state';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
 import type { EventStream } from './events';
-import type { Clock } from './ports';
+import type { BlobHttp, Clock } from './ports';
 import type { CallServer } from './rpc';
 import { Serial } from './serial';
 
 export interface KeySyncDeps {
   readonly state: DeviceState;
-  readonly call: CallServer<'keys' | 'send'>;
+  readonly call: CallServer<'keys' | 'send' | 'upload'>;
+  readonly http: BlobHttp;
   readonly clock: Clock;
   readonly events: EventStream;
 }
@@ -125,17 +126,14 @@ export class KeySync {
         lineage,
         sealWith.keyKind,
       );
-      if (!backupFitsInline(sealed.blob))
-        throw new CipherlineError(
-          'TOO_LARGE',
-          'The key backup has grown past what one frame carries (about 170 pinned contacts); it was not updated.',
-        );
+      // Inline, or (above about 170 pinned contacts) uploaded first and named by reference.
+      const backup = await backupFields(this.deps, sealed.blob);
       try {
         await this.deps.call(
           'keys',
           {
             op: 'put-backup',
-            backup: toBase64(sealed.blob),
+            ...backup,
             version: lineage.version,
             replaces: head?.version ?? 0,
           },
@@ -164,12 +162,10 @@ export class KeySync {
   /** The stored backup, merged into this device's keys and pins (it becomes my last seen head). */
   async #mergeStored(): Promise<void> {
     const state = await this.#backupState();
-    const reply = await this.deps.call<{ backup: string; version: number }>('keys', {
-      op: 'get-backup',
-    });
+    const stored = await readStoredBackup(this.deps);
     let opened;
     try {
-      opened = await openBackup(state.backupKey, fromBase64(reply.backup), {
+      opened = await openBackup(state.backupKey, stored.sealed, {
         ...(state.version > 0 && { lastSeenVersion: state.version }),
       });
     } catch (error) {

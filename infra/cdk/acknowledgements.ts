@@ -23,6 +23,10 @@ export const REASONS = {
     'Blob keys are random ids made at upload time, so the statement names the blobs/ prefix of the one ' +
     'blob bucket; which user may read or write which blob is decided per request by the handlers ' +
     '(owner and grant records) before they sign a URL.',
+  backupKeys:
+    'Kept key backups are named by the random id of the upload they came from, so the statement names ' +
+    'the backups/ prefix of the one blob bucket; the keys handler reads the user item to find the one ' +
+    'backup of the signed-in user before it signs a URL or deletes one it replaced.',
   connectionIds:
     'Connection ids are assigned by API Gateway at run time; the statement is limited to this API, its ' +
     'one stage and one HTTP method of @connections.',
@@ -110,6 +114,12 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
         fn.role!,
         `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/blobs/*]`,
         REASONS.blobKeys,
+      );
+    if (spec.bucket?.backups && spec.bucket.backups.length > 0)
+      acknowledge(
+        fn.role!,
+        `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/backups/*]`,
+        REASONS.backupKeys,
       );
     if (spec.pushes) acknowledge(fn.role!, connections('POST'), REASONS.connectionIds);
     if (spec.closesConnections) acknowledge(fn.role!, connections('DELETE'), REASONS.connectionIds);

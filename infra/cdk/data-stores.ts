@@ -69,7 +69,12 @@ export class DataStores extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
-        { id: 'expire-blobs', expiration: Duration.days(BLOB_BUCKET.expireAfterDays) },
+        // Only blobs/ expires: kept key backups (backups/) live until a newer backup replaces them.
+        {
+          id: 'expire-blobs',
+          prefix: BLOB_BUCKET.expiringPrefix,
+          expiration: Duration.days(BLOB_BUCKET.expireAfterDays),
+        },
         {
           id: 'abort-stale-uploads',
           abortIncompleteMultipartUploadAfter: Duration.days(

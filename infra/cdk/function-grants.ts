@@ -35,6 +35,8 @@ export function resourceArn(resource: GrantResource, targets: GrantTargets): str
       return `${targets.tables[resource.table].tableArn}/index/${resource.index}`;
     case 'blobObjects':
       return targets.blobBucket.arnForObjects('blobs/*');
+    case 'backupObjects':
+      return targets.blobBucket.arnForObjects('backups/*');
     case 'blobBucket':
       return targets.blobBucket.bucketArn;
     case 'connections': {

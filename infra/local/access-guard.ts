@@ -29,6 +29,8 @@ export const resourceKey = (resource: GrantResource): string => {
       return `table/${resource.table}/index/${resource.index}`;
     case 'blobObjects':
       return `bucket/blobs/*`;
+    case 'backupObjects':
+      return `bucket/backups/*`;
     case 'blobBucket':
       return `bucket`;
     case 'connections':
@@ -98,7 +100,8 @@ function s3Needs(operation: string, input: Input): Needed[] | undefined {
   const action = S3_OBJECT_ACTIONS[operation];
   if (!action) return undefined;
   const key = String(input.Key);
-  const object = key.startsWith('blobs/') ? `${bucket}/blobs/*` : `${bucket}/${key}`;
+  const prefix = ['blobs/', 'backups/'].find((known) => key.startsWith(known));
+  const object = prefix ? `${bucket}/${prefix}*` : `${bucket}/${key}`;
   // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, which the stores read as absent.
   return operation === 'HeadObject'
     ? [

@@ -1,8 +1,9 @@
-/** Public key bundles and the sealed key backup: opaque to the server, bound to their owner. */
+/** Public key bundles and the sealed key backup (./backups.ts): opaque to the server, bound to their owner. */
 import type { KeysFrame } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
+import { getBackup, putBackup } from './backups';
 import { requireUser } from './session';
 
 export async function keys(
@@ -42,26 +43,10 @@ export async function keys(
         throw new ProtocolError('NOT_FOUND', `No keys are published for "${frame.userId}".`);
       return { bundle: user.bundle };
     }
-    case 'put-backup': {
-      const result = await deps.users.putBackup(
-        me.userId,
-        frame.backup,
-        frame.version,
-        frame.replaces,
-      );
-      if (!result.stored)
-        throw new ProtocolError(
-          'CONFLICT',
-          `The stored key backup is version ${result.currentVersion}, not ${frame.replaces}: another device wrote it. Fetch it (get-backup), merge, and store a version above ${result.currentVersion} replacing ${result.currentVersion}.`,
-        );
-      return { stored: true, version: frame.version };
-    }
-    case 'get-backup': {
-      const user = await deps.users.get(me.userId);
-      if (!user?.backup)
-        throw new ProtocolError('NOT_FOUND', 'No key backup is stored for this account.');
-      return { backup: user.backup, version: user.backupVersion ?? 0 };
-    }
+    case 'put-backup':
+      return putBackup(deps, me.userId, frame);
+    case 'get-backup':
+      return getBackup(deps, me.userId);
     default: {
       const unknownOp: never = frame;
       throw new ProtocolError('BAD_REQUEST', `Unknown keys operation ${String(unknownOp)}.`);

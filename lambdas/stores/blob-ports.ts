@@ -79,7 +79,16 @@ export interface BlobObjectStore {
   head(key: string): Promise<{ size: number } | undefined>;
   remove(key: string): Promise<void>;
   signGet(key: string, expiresInSeconds: number): Promise<string>;
+  /** The whole object (small ones only: a key backup), or undefined when there is none. */
+  read(key: string): Promise<Uint8Array | undefined>;
+  /** Writes a whole object (a key backup the server keeps). */
+  write(key: string, bytes: Uint8Array): Promise<void>;
 }
 
-/** Where a blob's bytes live in the bucket. */
+/** Where a blob's bytes live in the bucket (expired by the bucket's lifecycle rule). */
 export const blobKey = (blobId: string): string => `blobs/${blobId}`;
+/**
+ * Where a kept key backup lives: outside `blobs/`, so no lifecycle rule expires it; the server
+ * deletes it when a newer backup replaces it (lambdas/core/backup-blobs.ts).
+ */
+export const keptBackupKey = (blobId: string): string => `backups/${blobId}`;

@@ -5,8 +5,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { PublicBundleWire } from '../../protocol/commands';
-import { batchGetDocuments, conditionHolds } from './dynamo-common';
-import type { BackupOutcome, PublishOutcome, UserRecord, UserStore } from './ports';
+import { batchGetDocuments, conditionHolds, isConditionFailure } from './dynamo-common';
+import type { BackupOutcome, PublishOutcome, StoredBackup, UserRecord, UserStore } from './ports';
 
 export class DynamoUserStore implements UserStore {
   constructor(
@@ -98,16 +98,21 @@ export class DynamoUserStore implements UserStore {
 
   async putBackup(
     userId: string,
-    backup: string,
+    backup: StoredBackup,
     version: number,
     replaces: number,
   ): Promise<BackupOutcome> {
-    const stored = await conditionHolds(
-      this.db.send(
+    // One of the two forms at a time: writing one removes the other.
+    const set =
+      'inline' in backup
+        ? 'SET #backup = :backup, backupVersion = :version REMOVE backupBlob'
+        : 'SET backupBlob = :backup, backupVersion = :version REMOVE #backup';
+    try {
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { userId },
-          UpdateExpression: 'SET #backup = :backup, backupVersion = :version',
+          UpdateExpression: set,
           // A backup stored before versions existed counts as version 0.
           ConditionExpression:
             replaces === 0
@@ -115,14 +120,18 @@ export class DynamoUserStore implements UserStore {
               : 'backupVersion = :replaces',
           ExpressionAttributeNames: { '#backup': 'backup' }, // a reserved word
           ExpressionAttributeValues: {
-            ':backup': backup,
+            ':backup': 'inline' in backup ? backup.inline : backup.blob,
             ':version': version,
             ':replaces': replaces,
           },
+          ReturnValues: 'ALL_OLD',
         }),
-      ),
-    );
-    if (stored) return { stored: true };
+      );
+      const replacedBlob = (Attributes as Partial<UserRecord> | undefined)?.backupBlob;
+      return { stored: true, ...(replacedBlob && { replacedBlob }) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
     return { stored: false, currentVersion: (await this.get(userId))?.backupVersion ?? 0 };
   }
 

@@ -3,7 +3,7 @@
  * the DynamoDB adapters (dynamo-*.ts) implement them. Every store treats items past their
  * `expiresAt` as absent, because TTL deletion is late in AWS and absent locally.
  */
-import type { PublicBundleWire } from '../../protocol/commands';
+import type { BackupBlobRef, PublicBundleWire } from '../../protocol/commands';
 
 export interface UserRecord {
   readonly userId: string;
@@ -14,6 +14,8 @@ export interface UserRecord {
   readonly bundle?: PublicBundleWire;
   /** The key backup, sealed by the client under a key the server never sees. */
   readonly backup?: string;
+  /** Instead of `backup`: a backup too big for an item, kept in the bucket (lambdas/core/backup-blobs.ts). */
+  readonly backupBlob?: BackupBlobRef;
   /** The backup's version as its writer named it (0 for a backup stored before versions). */
   readonly backupVersion?: number;
   /** Users whose 1:1 messages and files to this user are dropped. */
@@ -21,7 +23,11 @@ export interface UserRecord {
 }
 
 export type PublishOutcome = 'published' | 'identity-differs' | 'prekey-not-newer';
-export type BackupOutcome = { stored: true } | { stored: false; currentVersion: number };
+/** A key backup as the user item holds it: inline, or a reference to its kept blob. */
+export type StoredBackup = { readonly inline: string } | { readonly blob: BackupBlobRef };
+export type BackupOutcome =
+  /** `replacedBlob`: the kept blob of the backup this one replaced, now unreferenced. */
+  { stored: true; replacedBlob?: BackupBlobRef } | { stored: false; currentVersion: number };
 
 export interface UserStore {
   /** False when the name is taken (conditional write). */
@@ -40,7 +46,7 @@ export interface UserStore {
   /** Compare and swap: stores the backup as `version` only while the stored version is `replaces`. */
   putBackup(
     userId: string,
-    backup: string,
+    backup: StoredBackup,
     version: number,
     replaces: number,
   ): Promise<BackupOutcome>;

@@ -128,6 +128,28 @@ export class S3BlobObjectStore implements BlobObjectStore {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
+  async read(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return Body ? await Body.transformToByteArray() : new Uint8Array(0);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchKey' || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async write(key: string, bytes: Uint8Array): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ContentType: BLOB_CONTENT_TYPE,
+      }),
+    );
+  }
+
   signGet(key: string, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       expiresIn: expiresInSeconds,
