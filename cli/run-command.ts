@@ -84,8 +84,13 @@ export async function runCommand(
       return;
     }
     case 'remove': {
-      const removed = await client.groups.remove(command.group, command.user);
-      print(`removed ${removed.userId} from #${removed.groupId}`);
+      const change = await client.groups.remove(command.group, command.user);
+      const remain = `${change.memberCount} member${change.memberCount === 1 ? '' : 's'} remain`;
+      print(
+        change.removed
+          ? `removed ${change.userId} from #${change.groupId} (${remain})`
+          : `${change.userId} is not a member of #${change.groupId} (${remain})`,
+      );
       return;
     }
     case 'safety': {

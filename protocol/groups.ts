@@ -216,6 +216,26 @@ export interface MembersReply {
   /** Present when more members follow: pass it as `after` to `members`. */
   next?: string;
 }
+/** What `leave` answers; `left` false: I was not a member (a retry). */
+export interface LeaveReply {
+  groupId: string;
+  left: boolean;
+  memberCount: number;
+  /** Members told of the leave by a push (when `left`). */
+  notified?: number;
+}
+/** What an admin's `remove` answers; `removed` false: not a member (any more: a retry). */
+export interface RemoveReply {
+  groupId: string;
+  removed: boolean;
+  memberCount: number;
+}
+/** What an admin's `add` answers; `added` false: a member already (a retry). */
+export interface AddReply {
+  groupId: string;
+  added: boolean;
+  memberCount: number;
+}
 export interface JoinReply extends MembersReply {
   /** True for exactly one client: the one that made the group, and so makes epoch 1. */
   created: boolean;

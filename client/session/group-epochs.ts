@@ -17,14 +17,17 @@ import { bytesEqual, fromBase64, toBase64 } from '../../protocol/bytes';
 import { CryptoError } from '../../protocol/crypto-error';
 import {
   artefactFromBase64,
+  artefactSignatureValid,
   artefactSigner,
   isAddition,
   type AdditionArtefact,
+  type AdminAddition,
   type GroupArtefact,
   type RemovalArtefact,
 } from '../../protocol/group-artefacts';
 import type { ServerRoster } from '../../protocol/group-roster';
 import {
+  identityFingerprint,
   keyCommitment,
   statementFromBase64,
   statementHash,
@@ -126,8 +129,11 @@ export class GroupEpochs {
     const view = await this.view(groupId);
     const keyShare = fromBase64(record.envelope);
     if (view.epochs.length === 0 && statement.epoch > 1) {
-      if (statement.maker !== this.#me.userId) return undefined; // needs the epoch before it
-      await this.#save(await this.#adoptOwnEpoch(statement, keyShare, record.from));
+      // My first epoch: one my account made (a join), or one that adds me by an admin's signed
+      // addition; any other needs the epoch before it.
+      if (statement.maker !== this.#me.userId && !adminAdditionOf(statement, this.#me.userId))
+        return undefined;
+      await this.#save(await this.#adoptFirstEpoch(statement, keyShare, record.from));
       return { change: undefined, statement };
     }
     const bundles = await this.#bundlesFor([
@@ -324,30 +330,48 @@ export class GroupEpochs {
     await this.deps.state.setGroup(pruneGroupView(view, this.deps.clock.now()));
   }
 
-  /** An epoch my own account made (another device of mine): signed by my identity key. */
-  async #adoptOwnEpoch(
+  /**
+   * My first epoch of a group: one my own account made (another device of mine joined), signed by
+   * my identity key; or one that adds me, carrying an admin's signed addition of me, signed by its
+   * maker, naming my own identity keys. Both makers' keys are trusted on first use (pinned), as a
+   * joiner trusts the statement it joins on.
+   */
+  async #adoptFirstEpoch(
     statement: GroupStatement,
     keyShare: Uint8Array,
     from: string,
   ): Promise<GroupView> {
     const me = this.#me;
+    const maker = await this.deps.contacts.bundle(statement.maker);
     if (
       !(await ed25519Verify(
-        me.identitySign.publicKey,
+        maker.identitySign,
         statement.signature,
         statementSignedBytes(statement),
       ))
     )
+      throw new CryptoError('BAD_SIGNATURE', `epoch ${statement.epoch} is not signed by its maker`);
+    const addition = adminAdditionOf(statement, me.userId);
+    if (statement.maker !== me.userId) {
+      const admin = addition && (await this.deps.contacts.bundle(addition.admin));
+      if (!addition || !admin || !(await artefactSignatureValid(addition, admin.identitySign)))
+        throw new CryptoError('BAD_ARTEFACT_SIGNATURE', `epoch ${statement.epoch} does not add me`);
+    }
+    const mine = statement.members.find((member) => member.userId === me.userId);
+    if (!mine) throw new CryptoError('NOT_A_MEMBER', `I am not in epoch ${statement.epoch}`);
+    const myFingerprint = await identityFingerprint({
+      identityDh: me.identityDh.publicKey,
+      identitySign: me.identitySign.publicKey,
+    });
+    if (!bytesEqual(mine.fingerprint, myFingerprint))
       throw new CryptoError(
-        'BAD_SIGNATURE',
-        `epoch ${statement.epoch} is not signed by my own key`,
+        'FINGERPRINT_MISMATCH',
+        `epoch ${statement.epoch} names other keys for me`,
       );
-    if (!statement.members.some((member) => member.userId === me.userId))
-      throw new CryptoError('NOT_A_MEMBER', `I am not in epoch ${statement.epoch}`);
     const opened = await openDirect({
       envelope: keyShare,
       me,
-      sender: await this.deps.contacts.bundle(me.userId),
+      sender: await this.deps.contacts.bundle(from),
       authenticatedSenderId: from,
       expectedType: 'key-share',
       seen: this.deps.state.seen,
@@ -443,4 +467,12 @@ function decodeRemoval(text: string): RemovalArtefact {
   if (isAddition(artefact))
     throw new CipherlineError('PROTOCOL', 'a departure that is an addition');
   return artefact;
+}
+
+/** The admin's signed addition of `userId` a statement carries, if any. */
+function adminAdditionOf(statement: GroupStatement, userId: string): AdminAddition | undefined {
+  return statement.additions.find(
+    (artefact): artefact is AdminAddition =>
+      artefact.kind === 'admin-add' && artefact.target === userId,
+  );
 }

@@ -8,7 +8,14 @@
 import { fromBase64, toBase64 } from '../../protocol/bytes';
 import { CryptoError } from '../../protocol/crypto-error';
 import { makeAdminChange, makeLeave } from '../crypto/group-membership';
-import { checkGroupName, type GroupSummaryWire, type ListReply } from '../../protocol/groups';
+import {
+  checkGroupName,
+  type AddReply,
+  type GroupSummaryWire,
+  type LeaveReply,
+  type ListReply,
+  type RemoveReply,
+} from '../../protocol/groups';
 import { adminIds } from '../../protocol/group-statement';
 import { artefactSubject, artefactToBase64 } from '../../protocol/group-artefacts';
 import { currentEpoch, findEpoch, type GroupView } from '../crypto/group';
@@ -25,10 +32,27 @@ import { LONG_TEXT_MIME, bytesSource } from './transfers';
 
 export interface GroupsDeps extends SessionParts {
   readonly call: CallServer<
-    'create' | 'join' | 'leave' | 'list' | 'members' | 'sharekey' | 'sendgroup' | 'sendgroupfile'
+    | 'create'
+    | 'join'
+    | 'leave'
+    | 'remove'
+    | 'add'
+    | 'list'
+    | 'members'
+    | 'sharekey'
+    | 'sendgroup'
+    | 'sendgroupfile'
   >;
   /** Asks the server for what this device has not processed of a group's log yet. */
   readonly catchUp?: (groupId: string) => Promise<void>;
+}
+
+/** What `remove` and `add` resolve with. */
+export interface MembershipChange {
+  readonly groupId: string;
+  readonly userId: string;
+  /** Members of the group after the change, as the server counts them. */
+  readonly memberCount: number;
 }
 
 export interface GroupMember {
@@ -113,7 +137,7 @@ export class Groups {
       me: this.deps.keys.keys,
       now: this.deps.clock.now(),
     });
-    const reply = await this.deps.call<{ memberCount: number }>(
+    const reply = await this.deps.call<LeaveReply>(
       'leave',
       { groupId, request: artefactToBase64(request) },
       { retry: true },
@@ -121,16 +145,13 @@ export class Groups {
     return { groupId, memberCount: reply.memberCount };
   }
 
-  /** An admin removes a member; the next epoch (made here at once) leaves them out. */
-  async remove(
-    name: string,
-    user: string,
-  ): Promise<{ readonly groupId: string; readonly userId: string }> {
-    const groupId = groupIdOf(name);
-    const userId = userIdOf(user);
-    const view = await this.#epochs.current(groupId, { checkRoster: true });
-    if (!adminIds(currentEpoch(view).statement).includes(this.deps.keys.keys.userId))
-      throw new ServerError('FORBIDDEN', `Only an admin of ${groupId} can remove members.`);
+  /**
+   * An admin removes a member; the next epoch (made here at once) leaves them out, so they read
+   * nothing sent after. `removed` false: they were not a member (any more: a retry); an epoch
+   * that still names them is made all the same.
+   */
+  async remove(name: string, user: string): Promise<MembershipChange & { removed: boolean }> {
+    const { groupId, userId, view } = await this.#asAdmin(name, user, 'remove members');
     const request = await makeAdminChange({
       kind: 'admin-remove',
       groupId,
@@ -138,14 +159,46 @@ export class Groups {
       target: userId,
       now: this.deps.clock.now(),
     });
-    await (this.deps.call as (action: string, fields: Json) => Promise<unknown>)('remove', {
+    const reply = await this.deps.call<RemoveReply>(
+      'remove',
+      { groupId, userId, request: artefactToBase64(request) },
+      { retry: true },
+    );
+    if (reply.removed)
+      await this.#epochs.makeChangeEpoch(view, await this.#epochs.roster(groupId), [request]);
+    else await this.#epochs.current(groupId, { checkRoster: true }); // carries a pending removal
+    return { groupId, userId, removed: reply.removed, memberCount: reply.memberCount };
+  }
+
+  /**
+   * An admin adds a user (the only way into a group closed to joins); the next epoch (made here
+   * at once) carries the addition with a key-share for them. They read from that epoch on.
+   */
+  async add(name: string, user: string): Promise<MembershipChange & { added: boolean }> {
+    const { groupId, userId } = await this.#asAdmin(name, user, 'add members');
+    const request = await makeAdminChange({
+      kind: 'admin-add',
       groupId,
-      userId,
-      request: artefactToBase64(request),
+      me: this.deps.keys.keys,
+      target: userId,
+      now: this.deps.clock.now(),
     });
-    const roster = await this.#epochs.roster(groupId);
-    await this.#epochs.makeChangeEpoch(view, roster, [request]);
-    return { groupId, userId };
+    const reply = await this.deps.call<AddReply>(
+      'add',
+      { groupId, userId, request: artefactToBase64(request) },
+      { retry: true },
+    );
+    await this.#epochs.current(groupId, { checkRoster: true }); // carries the pending addition
+    return { groupId, userId, added: reply.added, memberCount: reply.memberCount };
+  }
+
+  async #asAdmin(name: string, user: string, what: string) {
+    const groupId = groupIdOf(name);
+    const userId = userIdOf(user);
+    const view = await this.#epochs.current(groupId, { checkRoster: true });
+    if (!adminIds(currentEpoch(view).statement).includes(this.deps.keys.keys.userId))
+      throw new ServerError('FORBIDDEN', `Only an admin of ${groupId} can ${what}.`);
+    return { groupId, userId, view };
   }
 
   /** Every group with its number of members (all pages). */

@@ -1,9 +1,13 @@
 /**
  * Request and reply over one MessageSocket: each frame gets a fresh id and exactly one reply
  * (`replyTo`); everything else the server sends is a push. A reply `{type:'error'}` rejects with
- * the server's code and message (ServerError); a connection that drops first rejects with OFFLINE,
- * so the caller may resend (every command that changes state is idempotent by its message id).
+ * the server's code and message (ServerError); a connection that drops first rejects with OFFLINE
+ * at once (naming the close code), so the caller may resend (every command that changes state is
+ * idempotent by its message id). A frame over API Gateway's 32 KB limit is never sent: the gateway
+ * would close the whole connection (1009), so it rejects with TOO_LARGE before anything leaves.
  */
+import { utf8 } from '../../protocol/bytes';
+import { WS_LIMITS } from '../../protocol/limits';
 import type { CommandRoute } from '../../protocol/routes';
 import { CipherlineError, ServerError, isServerCode } from './errors';
 import type { Clock, MessageSocket } from './ports';
@@ -49,7 +53,7 @@ export class Rpc {
     this.#newId = options.newId ?? (() => globalThis.crypto.randomUUID());
     socket.subscribe((event) => {
       if (event.type === 'message') this.#receive(event.text);
-      else if (event.type === 'closed') this.#failAll();
+      else if (event.type === 'closed') this.#failAll(event);
     });
   }
 
@@ -70,6 +74,16 @@ export class Rpc {
     timeoutMs = this.#timeoutMs,
   ): Promise<T> {
     const id = this.#newId();
+    const text = JSON.stringify({ ...fields, action, id });
+    // A browser sends a message as one frame, and so does ws: the frame limit is the limit.
+    const bytes = utf8(text).length;
+    if (bytes > WS_LIMITS.maxFrameBytes)
+      return Promise.reject(
+        new CipherlineError(
+          'TOO_LARGE',
+          `"${action}" was not sent: it needs ${bytes} bytes, more than the ${WS_LIMITS.maxFrameBytes} bytes (32 KB) one WebSocket frame may carry. Send less at once.`,
+        ),
+      );
     return new Promise<T>((resolve, reject) => {
       const cancelTimer = this.#clock.setTimer(timeoutMs, () => {
         if (!this.#pending.delete(id)) return;
@@ -87,7 +101,7 @@ export class Rpc {
         cancelTimer,
       });
       try {
-        this.#socket.send(JSON.stringify({ ...fields, action, id }));
+        this.#socket.send(text);
         this.#lastSentAt = this.#clock.now();
       } catch {
         this.#pending.delete(id);
@@ -119,14 +133,24 @@ export class Rpc {
       for (const listener of [...this.#pushListeners]) listener(frame);
   }
 
-  #failAll(): void {
+  /** The connection closed: nothing in flight can be answered any more, so all of it fails now. */
+  #failAll(close: { readonly code: number; readonly reason: string }): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const entry of pending) {
       entry.cancelTimer();
-      entry.reject(offline(entry.action));
+      entry.reject(dropped(entry.action, close));
     }
   }
+}
+
+function dropped(action: string, close: { readonly code: number; readonly reason: string }) {
+  const why = close.code === 1009 ? ', a frame was too big' : '';
+  const detail = `${close.code}${close.reason ? ` ${close.reason}` : ''}${why}`;
+  return new CipherlineError(
+    'OFFLINE',
+    `The connection closed (${detail}) before "${action}" was answered; it reconnects by itself, try again then.`,
+  );
 }
 
 function offline(action: string): CipherlineError {

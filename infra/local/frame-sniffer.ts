@@ -1,10 +1,22 @@
 /**
  * Reads WebSocket frame headers (RFC 6455 section 5.2) off the raw client byte stream, before
  * `ws` reassembles messages, so the 32 KB per-frame limit of API Gateway can be enforced per
- * frame (ws's `maxPayload` only sees whole messages). Payload bytes are skipped, never copied.
+ * frame (ws's `maxPayload` only sees whole messages), and the 128 KB per-message limit with the
+ * same close. Payload bytes are skipped, never copied.
+ *
+ * What API Gateway does, and so what this does: "If a larger message (or larger frame size) is
+ * received, the connection is closed with code 1009" (AWS, "Quotas for configuring and running a
+ * WebSocket API in API Gateway", docs.aws.amazon.com/apigateway/latest/developerguide/
+ * apigateway-execution-service-websocket-limits-table.html); the close reason it sends is
+ * "Message too big" (a client's report of the close it got, repost.aws/questions/
+ * QUpz6uWU0SSnunjzPrbmLtRg). No reply and no route invocation happen for that frame.
  */
 export type FrameViolation = { code: 1003 | 1009; reason: string };
 
+/** API Gateway's close for a frame or message over its limit. */
+export const TOO_BIG: FrameViolation = { code: 1009, reason: 'Message too big' };
+
+const FIN = 0x80;
 const OPCODE_BINARY = 0x2;
 const FIRST_CONTROL_OPCODE = 0x8;
 
@@ -13,10 +25,12 @@ export class FrameSniffer {
   private headerLength = 0;
   private headerNeeded = 2;
   private payloadLeft = 0;
+  /** Payload bytes of the data message being received so far (its frames up to the last). */
+  private messageBytes = 0;
   private stopped = false;
 
   constructor(
-    private readonly maxFrameBytes: number,
+    private readonly limits: { readonly maxFrameBytes: number; readonly maxMessageBytes: number },
     private readonly onViolation: (violation: FrameViolation) => void,
   ) {}
 
@@ -38,15 +52,21 @@ export class FrameSniffer {
 
   private frameHeaderComplete(): void {
     const opcode = this.header[0]! & 0x0f;
+    const final = (this.header[0]! & FIN) !== 0;
     const payloadLength = readPayloadLength(this.header);
     this.headerLength = 0;
     this.headerNeeded = 2;
     this.payloadLeft = payloadLength;
     if (opcode === OPCODE_BINARY)
       return this.violate({ code: 1003, reason: 'Binary frames are not supported' });
-    if (opcode < FIRST_CONTROL_OPCODE && payloadLength > this.maxFrameBytes) {
-      return this.violate({ code: 1009, reason: 'Frame size limit exceeded' });
-    }
+    if (opcode >= FIRST_CONTROL_OPCODE) return; // ping, pong, close: between a message's frames
+    this.messageBytes += payloadLength;
+    if (
+      payloadLength > this.limits.maxFrameBytes ||
+      this.messageBytes > this.limits.maxMessageBytes
+    )
+      return this.violate(TOO_BIG);
+    if (final) this.messageBytes = 0;
   }
 
   private violate(violation: FrameViolation): void {

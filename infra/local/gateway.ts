@@ -62,6 +62,7 @@ export class LocalGateway {
     private readonly server: Server,
   ) {
     this.limits = { ...WS_LIMITS, ...options.limits };
+    // A backstop only: the frame sniffer closes first, as API Gateway does ('Message too big').
     this.wss.options.maxPayload = this.limits.maxMessageBytes;
   }
 
@@ -166,7 +167,7 @@ export class LocalGateway {
       closing: false,
     };
     this.connections.set(info.connectionId, connection);
-    const sniffer = new FrameSniffer(this.limits.maxFrameBytes, ({ code, reason }) =>
+    const sniffer = new FrameSniffer(this.limits, ({ code, reason }) =>
       this.close(connection, code, reason),
     );
     // Prepended, so each frame header is judged before ws delivers that frame's message.

@@ -10,13 +10,16 @@ import { ProtocolError } from '../../protocol/errors';
 import {
   LIST_PAGE,
   type AddFrame,
+  type AddReply,
   type GroupMemberWire,
   type GroupRemovalWire,
   type RemoveFrame,
+  type RemoveReply,
   type CreateFrame,
   type JoinFrame,
   type JoinReply,
   type LeaveFrame,
+  type LeaveReply,
   type ListFrame,
   type ListReply,
   type MembersFrame,
@@ -249,7 +252,11 @@ async function dropFromGroup(
 }
 
 /** Leaves with my signed leave; the next epoch must carry it (a member rotates first). */
-export async function leaveGroup(deps: ServerDeps, frame: LeaveFrame, context: RouteContext) {
+export async function leaveGroup(
+  deps: ServerDeps,
+  frame: LeaveFrame,
+  context: RouteContext,
+): Promise<LeaveReply> {
   const me = (await requireUser(deps, context)).userId;
   const group = await requireGroup(deps, frame.groupId);
   if (!group.memberIds.includes(me)) {
@@ -285,7 +292,11 @@ async function requireAdmin(deps: ServerDeps, groupId: string, me: string) {
 }
 
 /** An admin removes a member with its signed removal; the next epoch must carry it. */
-export async function removeFromGroup(deps: ServerDeps, frame: RemoveFrame, context: RouteContext) {
+export async function removeFromGroup(
+  deps: ServerDeps,
+  frame: RemoveFrame,
+  context: RouteContext,
+): Promise<RemoveReply> {
   const me = (await requireUser(deps, context)).userId;
   const group = await requireAdmin(deps, frame.groupId, me);
   if (frame.userId === me)
@@ -303,7 +314,11 @@ export async function removeFromGroup(deps: ServerDeps, frame: RemoveFrame, cont
 }
 
 /** An admin adds a user with its signed addition (the only way into a group closed to joins). */
-export async function addToGroupByAdmin(deps: ServerDeps, frame: AddFrame, context: RouteContext) {
+export async function addToGroupByAdmin(
+  deps: ServerDeps,
+  frame: AddFrame,
+  context: RouteContext,
+): Promise<AddReply> {
   const me = (await requireUser(deps, context)).userId;
   await assertWithinRate(deps, 'join', me, deps.now());
   const group = await requireAdmin(deps, frame.groupId, me);

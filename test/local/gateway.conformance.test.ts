@@ -288,12 +288,14 @@ describe('size limits (32 KB per frame, 128 KB per message, text only)', () => {
     return prefix + 'x'.repeat(total - prefix.length - 2) + '"}';
   };
 
-  it('accepts a frame of exactly 32 KB and closes with 1009 on one byte more', async () => {
+  // As AWS documents it: a larger frame or message closes the connection with 1009 (the reason
+  // API Gateway sends is "Message too big"; sources in infra/local/frame-sniffer.ts).
+  it('accepts a frame of exactly 32 KB and closes with 1009 "Message too big" on one byte more', async () => {
     const client = await connect();
     client.socket.send(sizeFrame(WS_LIMITS.maxFrameBytes));
     expect(await client.next()).toEqual({ route: 'size', length: WS_LIMITS.maxFrameBytes });
     client.socket.send(sizeFrame(WS_LIMITS.maxFrameBytes + 1));
-    expect((await client.closed).code).toBe(1009);
+    expect(await client.closed).toEqual({ code: 1009, reason: 'Message too big' });
     expect(await client.silentFor(100)).toBe(true);
   });
 
@@ -310,7 +312,8 @@ describe('size limits (32 KB per frame, 128 KB per message, text only)', () => {
     sendFragmented(sizeFrame(120 * 1024));
     expect(await client.next()).toEqual({ route: 'size', length: 120 * 1024 });
     sendFragmented(sizeFrame(WS_LIMITS.maxMessageBytes + 1));
-    expect((await client.closed).code).toBe(1009);
+    expect(await client.closed).toEqual({ code: 1009, reason: 'Message too big' });
+    expect(await client.silentFor(100)).toBe(true);
   });
 
   it('delivers a route reply of 128 KB, and none past it, as API Gateway does not', async () => {

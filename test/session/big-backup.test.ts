@@ -10,15 +10,13 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileKeyValueStore } from '../../client/node/file-store';
-import { connectNodeSocket } from '../../client/node/reconnecting-socket';
 import { fetchBlobHttp } from '../../client/session/blob-transfer';
 import { DeviceState } from '../../client/session/device-state';
 import type { CipherlineError } from '../../client/session/errors';
-import type { MessageSocket, SocketEvent } from '../../client/session/ports';
 import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import { startTestStack, tempDataDir } from '../support/local-stack';
-import { openDevice, type TestDevice } from '../support/session-client';
+import { openDevice, tappedConnector, type TestDevice } from '../support/session-client';
 
 const PASSWORD = 'orange kettle drifts over seven hills';
 const CONTACTS = 200;
@@ -42,41 +40,6 @@ async function device(options: Parameters<typeof openDevice>[2] = {}): Promise<T
   const opened = await openDevice(stack.endpoints.websocket, folder, options);
   devices.push(opened);
   return opened;
-}
-
-/** A socket whose pushes can be held back (a device that has not heard of a newer backup yet),
- * counting the CONFLICT replies it receives. */
-function tappedConnector() {
-  const tap = { hold: false, held: [] as (() => void)[], conflicts: 0 };
-  const connect = (url: string): MessageSocket => {
-    const socket = connectNodeSocket(url);
-    return {
-      get state() {
-        return socket.state;
-      },
-      start: () => socket.start(),
-      stop: () => socket.stop(),
-      send: (text) => socket.send(text),
-      reconnectNow: () => socket.reconnectNow(),
-      subscribe: (listener) =>
-        socket.subscribe((event: SocketEvent) => {
-          if (event.type === 'message') {
-            const frame = JSON.parse(event.text) as { replyTo?: string; code?: string };
-            if (frame.code === 'CONFLICT') tap.conflicts++;
-            if (tap.hold && frame.replyTo === undefined) {
-              tap.held.push(() => listener(event));
-              return;
-            }
-          }
-          listener(event);
-        }),
-    };
-  };
-  const release = () => {
-    tap.hold = false;
-    for (const deliver of tap.held.splice(0)) deliver();
-  };
-  return { tap, connect, release };
 }
 
 async function storedBackup(userId: string) {

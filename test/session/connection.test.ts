@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionStatus } from '../../client/session/connection';
 import { type CipherlineError, ServerError } from '../../client/session/errors';
 import type { Json } from '../../client/session/rpc';
+import { WS_LIMITS } from '../../protocol/limits';
 import { FakeSocket, ManualClock, flush } from '../support/session-fakes';
 
 function setup(options: { heartbeatMs?: number } = {}) {
@@ -82,6 +83,67 @@ describe('connection', () => {
     await flush();
     t.socket.drop();
     await expect(dropped).rejects.toMatchObject({ code: 'OFFLINE' });
+  });
+
+  it('never sends a frame over 32 KB: TOO_LARGE before anything leaves, and the connection stays up', async () => {
+    const t = setup();
+    t.connection.start();
+    t.socket.open();
+    await flush();
+    const frameOf = (pad: number) => ({
+      to: 'bob',
+      messageId: 'm-12345678',
+      envelope: 'A'.repeat(pad),
+    });
+    const overhead = (pad: number) =>
+      JSON.stringify({
+        ...frameOf(pad),
+        action: 'send',
+        id: '00000000-0000-0000-0000-000000000000',
+      }).length - pad;
+    const fits = WS_LIMITS.maxFrameBytes - overhead(0);
+    const tooBig = t.connection.call('send', frameOf(fits + 1), { retry: true });
+    await expect(tooBig).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: expect.stringMatching(
+        /"send" was not sent: it needs 32769 bytes, more than the 32768/,
+      ),
+    });
+    expect(t.socket.sent.filter((f) => f.action === 'send')).toHaveLength(0);
+    // Non-ASCII text counts in UTF-8 bytes, as the gateway counts it.
+    await expect(
+      t.connection.call('send', { ...frameOf(0), envelope: 'é'.repeat(fits / 2 + 1) }),
+    ).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    // Exactly 32 KB is sent, on the same connection.
+    const fitting = t.connection.call('send', frameOf(fits));
+    await flush();
+    const sends = t.socket.sent.filter((f) => f.action === 'send');
+    expect(sends).toHaveLength(1);
+    expect(JSON.stringify(sends[0]).length).toBe(WS_LIMITS.maxFrameBytes);
+    t.socket.reply(sends[0]!, { messageId: 'm-12345678' });
+    await expect(fitting).resolves.toMatchObject({ messageId: 'm-12345678' });
+    expect(t.socket.connections).toBe(1);
+  });
+
+  it('fails every request in flight at once when the connection closes, naming the close', async () => {
+    const t = setup();
+    t.connection.start();
+    t.socket.open();
+    await flush();
+    const inFlight = [
+      t.connection.call('list', {}),
+      t.connection.call('members', { groupId: 'g' }),
+    ];
+    await flush();
+    t.socket.drop(1009);
+    // No clock advance: nothing waits for the 30 s request timeout.
+    for (const call of inFlight)
+      await expect(call).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: expect.stringMatching(
+          /closed \(1009, a frame was too big\) before "(list|members)"/,
+        ),
+      });
   });
 
   it('resends an idempotent command after a dropped connection, with the same fields', async () => {

@@ -5,6 +5,7 @@ import { inThreadChunkCipher } from '../../client/crypto/file';
 import { FileKeyValueStore } from '../../client/node/file-store';
 import { DownloadsFolder } from '../../client/node/files';
 import { connectNodeSocket } from '../../client/node/reconnecting-socket';
+import type { MessageSocket, SocketEvent } from '../../client/session/ports';
 import { CipherlineClient, type ClientOptions } from '../../client/session/client';
 import type { ClientEvent } from '../../client/session/events';
 
@@ -80,3 +81,53 @@ export async function openDevice(
 
 export const isMessage = (text: string) => (event: ClientEvent) =>
   event.type === 'message' && event.text === text;
+
+/**
+ * A socket whose pushes can be held back (a device that has not heard of a change yet), counting
+ * the CONFLICT replies it receives and keeping the frames it sent.
+ */
+export function tappedConnector() {
+  const tap = {
+    hold: false,
+    held: [] as (() => void)[],
+    conflicts: 0,
+    sent: [] as { action: string; messageId?: string }[],
+  };
+  const connect = (url: string): MessageSocket => {
+    const socket = connectNodeSocket(url);
+    socket.subscribe((event) => {
+      if (event.type !== 'message') return;
+      const frame = JSON.parse(event.text) as {
+        replyTo?: string;
+        code?: string;
+      };
+      if (frame.code === 'CONFLICT') tap.conflicts++;
+    });
+    return {
+      get state() {
+        return socket.state;
+      },
+      start: () => socket.start(),
+      stop: () => socket.stop(),
+      send: (text) => {
+        socket.send(text);
+        const frame = JSON.parse(text) as { action: string; messageId?: string };
+        tap.sent.push(frame);
+      },
+      reconnectNow: () => socket.reconnectNow(),
+      subscribe: (listener) =>
+        socket.subscribe((event: SocketEvent) => {
+          if (event.type === 'message' && tap.hold && !('replyTo' in JSON.parse(event.text))) {
+            tap.held.push(() => listener(event));
+            return;
+          }
+          listener(event);
+        }),
+    };
+  };
+  const release = () => {
+    tap.hold = false;
+    for (const deliver of tap.held.splice(0)) deliver();
+  };
+  return { tap, connect, release };
+}
