@@ -5,7 +5,7 @@
  * (so OPFS is on disk, as on a phone) and a fake microphone for voice notes. Each person's
  * browser carries a marker flag, so its renderer processes can be found for memory figures.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -30,6 +30,10 @@ export interface Person {
   probe<T = unknown>(method: string, input?: unknown): Promise<T>;
   /** Resident memory of this person's renderer processes (where the page and its workers run). */
   rendererMemory(): RendererMemory;
+  /** Runs a full garbage collection in the page and each of its workers (needs `exposeGc`). */
+  collectGarbage(): Promise<void>;
+  /** Starts the renderers' peak (VmHWM) afresh from their current resident memory. */
+  resetPeakMemory(): void;
   close(): Promise<void>;
 }
 
@@ -42,7 +46,8 @@ export interface RendererMemory {
 
 export interface AttachmentsWeb {
   readonly url: string;
-  openPerson(name: string): Promise<Person>;
+  /** `exposeGc`: V8's `gc()` in the page and its workers (for live-memory figures). */
+  openPerson(name: string, options?: { exposeGc?: boolean }): Promise<Person>;
   stop(): Promise<void>;
 }
 
@@ -84,11 +89,16 @@ export async function startAttachmentsWeb(): Promise<AttachmentsWeb> {
     const url = web.url;
     return {
       url,
-      async openPerson(name) {
+      async openPerson(name, options = {}) {
         const marker = `--cipherline-test-person=${name}-${process.pid}-${Date.now()}`;
         const context = await chromium.launchPersistentContext(join(profiles.dir, name), {
           executablePath: chromiumPath(),
-          args: [...CHROMIUM_FLAGS, ...FAKE_MEDIA_FLAGS, marker],
+          args: [
+            ...CHROMIUM_FLAGS,
+            ...FAKE_MEDIA_FLAGS,
+            ...(options.exposeGc ? ['--js-flags=--expose-gc'] : []),
+            marker,
+          ],
           acceptDownloads: true,
         });
         const page = context.pages()[0] ?? (await context.newPage());
@@ -109,6 +119,18 @@ export async function startAttachmentsWeb(): Promise<AttachmentsWeb> {
           probe: <T>(method: string, input?: unknown) =>
             page.evaluate(callProbe(method, input)) as Promise<T>,
           rendererMemory: () => rendererMemory(marker),
+          collectGarbage: async () => {
+            await Promise.all(
+              [
+                page.evaluate('gc()'),
+                ...page.workers().map((worker) => worker.evaluate('gc()')),
+              ].map((collected) => collected.catch(() => undefined)),
+            );
+          },
+          resetPeakMemory: () => {
+            // Writing 5 to clear_refs resets the peak resident set size (Linux 4.0+).
+            for (const pid of rendererPids(marker)) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+          },
           close: () => context.close(),
         };
         people.push(person);
@@ -163,7 +185,7 @@ function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** The renderer processes under the browser started with `marker`. */
-function rendererMemory(marker: string): RendererMemory {
+function rendererPids(marker: string): number[] {
   const all = processes();
   const browser = all.find(
     (info) => info.commandLine.includes(marker) && !info.commandLine.includes('--type='),
@@ -178,12 +200,16 @@ function rendererMemory(marker: string): RendererMemory {
         grew = true;
       }
   }
-  const renderers = all.filter(
-    (info) => descendants.has(info.pid) && info.commandLine.includes('--type=renderer'),
-  );
+  return all
+    .filter((info) => descendants.has(info.pid) && info.commandLine.includes('--type=renderer'))
+    .map((info) => info.pid);
+}
+
+function rendererMemory(marker: string): RendererMemory {
+  const pids = rendererPids(marker);
   return {
-    processes: renderers.length,
-    rss: renderers.reduce((sum, info) => sum + statusBytes(info.pid, 'VmRSS'), 0),
-    peakRss: renderers.reduce((sum, info) => sum + statusBytes(info.pid, 'VmHWM'), 0),
+    processes: pids.length,
+    rss: pids.reduce((sum, pid) => sum + statusBytes(pid, 'VmRSS'), 0),
+    peakRss: pids.reduce((sum, pid) => sum + statusBytes(pid, 'VmHWM'), 0),
   };
 }

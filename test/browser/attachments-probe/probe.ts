@@ -14,6 +14,7 @@ import { TEST_KDF_COST, allowWeakKdfForTests } from '../../../client/crypto/kdf-
 import { CipherlineClient } from '../../../client/session/client';
 import type { ClientEvent, Conversation } from '../../../client/session/events';
 import { loadRuntimeConfig } from '../../../web/src/app/runtime-config';
+import { browserBlobHttp } from '../../../web/src/platform/blob-http';
 import { createBrowserChunkCipher } from '../../../web/src/platform/chunk-cipher';
 import { openReceivedFiles, type ReceivedFiles } from '../../../web/src/platform/received-files';
 import { ReconnectingSocket } from '../../../web/src/platform/reconnecting-socket';
@@ -36,6 +37,7 @@ async function open(username: string): Promise<CipherlineClient> {
     store: await SealedStore.open(`probe-${username}`),
     files,
     cipher: () => createBrowserChunkCipher(),
+    http: browserBlobHttp,
     kdfCost: TEST_KDF_COST,
   });
   client.subscribe((event) => events.push(event));

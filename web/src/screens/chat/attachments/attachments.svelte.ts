@@ -17,8 +17,6 @@ import type { FileSource } from '../../../../../client/session/ports';
 import { fileSourceFromBlob } from '../../../platform/file-source';
 import type { ReceivedFiles, SavedFileInfo } from '../../../platform/received-files';
 
-export { formatFileSize, previewKind } from './file-kinds';
-
 /** What the attachments need of CipherlineClient (structurally; tests may pass their own). */
 export interface AttachmentClient {
   subscribe(listener: (event: ClientEvent) => void): () => void;

@@ -26,3 +26,6 @@ export function previewKind(mimeType: string): 'image' | 'video' | 'audio' | 'no
   if (mimeType.startsWith('audio/')) return 'audio';
   return 'none';
 }
+
+/** Videos and audio up to this size load their metadata (length, first frame) at once. */
+export const PRELOAD_LIMIT = 32 * 1024 * 1024;
