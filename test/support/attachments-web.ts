@@ -46,6 +46,8 @@ export interface RendererMemory {
 
 export interface AttachmentsWeb {
   readonly url: string;
+  /** The stack's own WebSocket URL (for terminal clients). */
+  readonly stackUrl: string;
   /** `exposeGc`: V8's `gc()` in the page and its workers (for live-memory figures). */
   openPerson(name: string, options?: { exposeGc?: boolean }): Promise<Person>;
   stop(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startAttachmentsWeb(): Promise<AttachmentsWeb> {
     const url = web.url;
     return {
       url,
+      stackUrl: stack.endpoints.websocket,
       async openPerson(name, options = {}) {
         const marker = `--cipherline-test-person=${name}-${process.pid}-${Date.now()}`;
         const context = await chromium.launchPersistentContext(join(profiles.dir, name), {

@@ -20,12 +20,16 @@ import { openReceivedFiles, type ReceivedFiles } from '../../../web/src/platform
 import { ReconnectingSocket } from '../../../web/src/platform/reconnecting-socket';
 import { SealedStore } from '../../../web/src/platform/sealed-store';
 import { Attachments } from '../../../web/src/screens/chat/attachments/attachments.svelte';
+import type { SafetyNumberView } from '../../../client/session/contacts';
+import AccountSettings from '../../../web/src/screens/settings/AccountSettings.svelte';
+import SafetyNumber from '../../../web/src/screens/safety/SafetyNumber.svelte';
 import ProbeChat from './ProbeChat.svelte';
 import { ProbeHistory } from './probe-history.svelte';
 
 let client: CipherlineClient | undefined;
 let files: ReceivedFiles | undefined;
 const events: ClientEvent[] = [];
+let fakeAccepts = 0;
 
 async function open(username: string): Promise<CipherlineClient> {
   allowWeakKdfForTests();
@@ -65,6 +69,50 @@ export const attachmentsProbe = {
       target: document.getElementById('probe')!,
       props: { attachments, conversation, history },
     });
+  },
+
+  /** Mounts the account settings (devices, password, blocked users). */
+  openSettings(): void {
+    if (!client) throw new Error('sign up first');
+    mount(AccountSettings, { target: document.getElementById('settings')!, props: { client } });
+  },
+
+  /** Mounts the safety number with a contact. */
+  openSafety(userId: string): void {
+    if (!client) throw new Error('sign up first');
+    const target = document.getElementById('safety')!;
+    target.replaceChildren();
+    mount(SafetyNumber, { target, props: { client, userId } });
+  },
+
+  /**
+   * Mounts the safety number on a stand-in client whose contact's keys changed (a real change
+   * needs a server that serves other keys: the chat's four-person test makes one); accepting
+   * clears the change. Returns nothing; `fakeAccepts` counts the accepts.
+   */
+  openChangedSafety(input: { userId: string; current: string; next: string }): void {
+    const formatted = (digits: string) => digits.match(/\d{5}/g)!.join(' ');
+    const number = (digits: string) => ({ digits, formatted: formatted(digits) });
+    let changed = true;
+    const fake = {
+      safetyNumber: async (userId: string): Promise<SafetyNumberView> => ({
+        userId,
+        ...number(changed ? input.current : input.next),
+        qrData: new Uint8Array(),
+        ...(changed && { changed: number(input.next) }),
+      }),
+      acceptKeyChange: async () => {
+        changed = false;
+        fakeAccepts++;
+      },
+    };
+    const target = document.getElementById('safety')!;
+    target.replaceChildren();
+    mount(SafetyNumber, { target, props: { client: fake, userId: input.userId } });
+  },
+
+  fakeAccepts(): number {
+    return fakeAccepts;
   },
 
   /** The file events so far (names, sizes, locations), for assertions. */
