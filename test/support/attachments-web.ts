@@ -156,6 +156,24 @@ export async function startAttachmentsWeb(): Promise<AttachmentsWeb> {
   }
 }
 
+/** Signs `people` up (names made unique per run) in parallel; returns their user ids. */
+export function signUpAll(people: readonly Person[]): Promise<string[]> {
+  const suffix = Date.now().toString(36);
+  return Promise.all(
+    people.map((person) =>
+      person.probe<string>('signUp', { username: `${person.name}-${suffix}`, password: PASSWORD }),
+    ),
+  );
+}
+
+/** Signs two people up and opens their 1:1 chat on both sides. */
+export async function openDirectChat(first: Person, second: Person): Promise<[string, string]> {
+  const [firstId, secondId] = (await signUpAll([first, second])) as [string, string];
+  await first.probe('openChat', { kind: 'direct', with: secondId });
+  await second.probe('openChat', { kind: 'direct', with: firstId });
+  return [firstId, secondId];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Renderer memory from /proc (Linux).
 

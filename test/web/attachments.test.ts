@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  PASSWORD,
+  openDirectChat,
   startAttachmentsWeb,
   type AttachmentsWeb,
   type Person,
@@ -32,13 +32,7 @@ beforeAll(async () => {
   writeFileSync(IMAGE, gradientPng(96, 64));
   writeFileSync(VIDEO, await recordWebm(alice.page, 1200));
   writeFileSync(OTHER, Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256)));
-  const suffix = Date.now().toString(36);
-  const [aliceId, bobId] = await Promise.all([
-    alice.probe<string>('signUp', { username: `alice-${suffix}`, password: PASSWORD }),
-    bob.probe<string>('signUp', { username: `bob-${suffix}`, password: PASSWORD }),
-  ]);
-  await alice.probe('openChat', { kind: 'direct', with: bobId });
-  await bob.probe('openChat', { kind: 'direct', with: aliceId });
+  await openDirectChat(alice, bob);
 }, 240_000);
 
 afterAll(async () => {

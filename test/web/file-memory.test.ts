@@ -23,7 +23,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  PASSWORD,
+  openDirectChat,
   startAttachmentsWeb,
   type AttachmentsWeb,
   type Person,
@@ -65,13 +65,7 @@ beforeAll(async () => {
     web.openPerson('alice', { exposeGc: true }),
     web.openPerson('bob', { exposeGc: true }),
   ]);
-  const suffix = Date.now().toString(36);
-  const [aliceId, bobId] = await Promise.all([
-    alice.probe<string>('signUp', { username: `alice-${suffix}`, password: PASSWORD }),
-    bob.probe<string>('signUp', { username: `bob-${suffix}`, password: PASSWORD }),
-  ]);
-  await alice.probe('openChat', { kind: 'direct', with: bobId });
-  await bob.probe('openChat', { kind: 'direct', with: aliceId });
+  await openDirectChat(alice, bob);
 }, 240_000);
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
+  signUpAll,
   startAttachmentsWeb,
   type AttachmentsWeb,
   type Person,
@@ -46,11 +47,7 @@ function cli(user: string, folder: string, options: { signup?: boolean; password
 beforeAll(async () => {
   web = await startAttachmentsWeb();
   [alice, bob] = await Promise.all([web.openPerson('alice'), web.openPerson('bob')]);
-  const suffix = Date.now().toString(36);
-  [aliceId, bobId] = await Promise.all([
-    alice.probe<string>('signUp', { username: `alice-${suffix}`, password: PASSWORD }),
-    bob.probe<string>('signUp', { username: `bob-${suffix}`, password: PASSWORD }),
-  ]);
+  [aliceId, bobId] = (await signUpAll([alice, bob])) as [string, string];
 }, 240_000);
 
 afterAll(async () => {
