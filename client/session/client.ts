@@ -18,7 +18,7 @@ import { fetchBlobHttp, type TransferDeps } from './blob-transfer';
 import { Connection, isRefusal } from './connection';
 import { Contacts, type SafetyNumberView } from './contacts';
 import { DeviceState, type DeviceRecord } from './device-state';
-import { Direct, receiveReceipt, userIdOf, type SentMessage } from './direct';
+import { Direct, receiveReceipt, userIdOf, type SendFileOptions, type SentMessage } from './direct';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
 import { EventStream, type ClientEvent } from './events';
 import { Groups } from './groups';
@@ -514,8 +514,8 @@ export class CipherlineClient {
     return this.#direct.sendText(to, text);
   }
 
-  sendFile(to: string, file: FileSource): Promise<SentMessage> {
-    return this.#direct.sendFile(to, file);
+  sendFile(to: string, file: FileSource, options?: SendFileOptions): Promise<SentMessage> {
+    return this.#direct.sendFile(to, file, options);
   }
 
   get groups(): Groups {

@@ -20,6 +20,25 @@ export interface SentMessage {
   readonly sentAt: number;
 }
 
+export interface SendFileOptions {
+  /**
+   * The message id to send under (a fresh UUID by default): a UI that names it before sending
+   * can match the file's progress events (which carry it) while the upload runs.
+   */
+  readonly messageId?: string;
+}
+
+const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The id a send uses: the caller's (a UUID, checked) or a fresh one. */
+export function newMessageId(options: SendFileOptions): string {
+  const { messageId } = options;
+  if (messageId === undefined) return globalThis.crypto.randomUUID();
+  if (!MESSAGE_ID.test(messageId))
+    throw new CipherlineError('INVALID_INPUT', 'A message id is a lower-case UUID.');
+  return messageId;
+}
+
 export interface DirectDeps extends SessionParts {
   readonly call: CallServer<'send' | 'sendfile'>;
 }
@@ -67,13 +86,12 @@ export class Direct {
     );
   }
 
-  async sendFile(to: string, source: FileSource): Promise<SentMessage> {
-    return this.#sendFile(
-      userIdOf(to),
-      source,
-      globalThis.crypto.randomUUID(),
-      this.deps.clock.now(),
-    );
+  async sendFile(
+    to: string,
+    source: FileSource,
+    options: SendFileOptions = {},
+  ): Promise<SentMessage> {
+    return this.#sendFile(userIdOf(to), source, newMessageId(options), this.deps.clock.now());
   }
 
   async #sendFile(

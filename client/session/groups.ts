@@ -22,7 +22,13 @@ import { currentEpoch, findEpoch, type GroupView } from '../crypto/group';
 import { openGroup, sealGroup } from '../crypto/group-message';
 import { seenKey } from '../crypto/seen-store';
 import type { GroupBody } from '../crypto/envelope-payloads';
-import { checkText, userIdOf, type SentMessage } from './direct';
+import {
+  checkText,
+  newMessageId,
+  userIdOf,
+  type SendFileOptions,
+  type SentMessage,
+} from './direct';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
 import { GroupEpochs } from './group-epochs';
 import type { Clock, FileSource } from './ports';
@@ -242,8 +248,8 @@ export class Groups {
     return this.#sendFile(groupId, bytesSource('message.txt', LONG_TEXT_MIME, bytes), messageId);
   }
 
-  sendFile(name: string, source: FileSource): Promise<SentMessage> {
-    return this.#sendFile(groupIdOf(name), source, globalThis.crypto.randomUUID());
+  sendFile(name: string, source: FileSource, options: SendFileOptions = {}): Promise<SentMessage> {
+    return this.#sendFile(groupIdOf(name), source, newMessageId(options));
   }
 
   async #sendFile(groupId: string, source: FileSource, messageId: string): Promise<SentMessage> {
