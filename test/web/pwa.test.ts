@@ -174,20 +174,20 @@ describe('production PWA', () => {
     try {
       const first = await context.newPage();
       await first.goto(web!.url);
-      await first.getByRole('heading', { name: 'Chats' }).waitFor();
+      await first.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
 
       const second = await context.newPage();
       await second.goto(web!.url);
       await second.getByRole('heading', { name: 'Cipherline is open in another tab' }).waitFor();
       await second.getByRole('button', { name: 'Use Cipherline in this tab' }).click();
-      await second.getByRole('heading', { name: 'Chats' }).waitFor();
+      await second.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
 
       await first.getByRole('heading', { name: 'Cipherline is open in another tab' }).waitFor();
       await first.getByText('Another tab took over.').waitFor();
 
       // Closing the active tab hands the role back to the waiting one.
       await second.close();
-      await first.getByRole('heading', { name: 'Chats' }).waitFor();
+      await first.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
     } finally {
       await context.close();
     }
