@@ -92,11 +92,13 @@ export class PwaPerson {
     const composer = this.page.getByRole('textbox', { name: 'Message or command' });
     await composer.fill(line);
     await this.page.getByRole('button', { name: 'Send', exact: true }).click();
-    await this.page.waitForFunction(
-      `document.getElementById('composer-text')?.value === ''`,
-      undefined,
-      { timeout: 60_000 },
-    );
+    // The composer empties once the line went out (polled from here: the production CSP refuses
+    // the string functions waitForFunction would evaluate in the page).
+    const deadline = Date.now() + 60_000;
+    while ((await composer.inputValue()) !== '') {
+      if (Date.now() > deadline) throw new Error(`${this.name}: "${line}" was not sent`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Waits for a message containing `text` in the open chat. */

@@ -5,31 +5,35 @@
  */
 import { formatRecoveryKey } from '../../../client/crypto/recovery-key';
 import { CipherlineClient } from '../../../client/session/client';
+import { createBrowserChunkCipher } from '../platform/chunk-cipher';
+import { openReceivedFiles, type ReceivedFiles } from '../platform/received-files';
 import { ReconnectingSocket } from '../platform/reconnecting-socket';
 import { SealedStore } from '../platform/sealed-store';
 import { workerKdf } from '../platform/worker-kdf';
-import { blobFileSink, webWorkerCipher } from './file-adapters';
 
 export { formatRecoveryKey };
 
 export interface DeviceClient {
   readonly client: CipherlineClient;
   readonly store: SealedStore;
+  /** Received files (OPFS, or memory where it is missing); cleared at sign-out with the store. */
+  readonly files: ReceivedFiles;
 }
 
 /** Opens this browser's device store and the client on it (nothing is sent yet). */
 export async function openDeviceClient(websocketUrl: string): Promise<DeviceClient> {
   const store = await SealedStore.open();
   try {
+    const files = await openReceivedFiles();
     const client = await CipherlineClient.open({
       url: websocketUrl,
       connect: (url) => new ReconnectingSocket({ url }),
       store,
-      files: blobFileSink,
-      cipher: webWorkerCipher,
+      files,
+      cipher: () => createBrowserChunkCipher(),
       kdf: workerKdf(),
     });
-    return { client, store };
+    return { client, store, files };
   } catch (error) {
     store.close();
     throw error;

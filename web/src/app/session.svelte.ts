@@ -10,6 +10,7 @@ import { CipherlineError, asCipherlineError } from '../../../client/session/erro
 import type { ConnectionStatus } from '../../../client/session/connection';
 import type { ClientEvent, Conversation } from '../../../client/session/events';
 import type { SentMessage } from '../../../client/session/direct';
+import type { ReceivedFiles, SavedFileInfo } from '../platform/received-files';
 import type { SealedStore } from '../platform/sealed-store';
 import type { ActiveTab } from './active-tab.svelte';
 import { ChatsState } from './chats.svelte';
@@ -46,6 +47,7 @@ export class Session {
   readonly #activeTab: ActiveTab;
   #client: CipherlineClient | undefined;
   #store: SealedStore | undefined;
+  #files: ReceivedFiles | undefined;
   #history: History | undefined;
   #unsubscribe: (() => void) | undefined;
   /** The open (or opening) client; one at a time. */
@@ -102,10 +104,13 @@ export class Session {
     const client = this.client;
     this.#detach();
     await client.signout(); // clears the sealed store: keys, history, everything
+    await this.#files?.clear(); // and the received files
     this.#client = undefined;
     this.#store = undefined;
+    this.#files = undefined;
     this.#opening = undefined;
-    await this.#openOnce();
+    // Nothing is opened again until the next sign-in (#ready): the store stays deleted.
+    this.phase = { phase: 'signed-out' };
   }
 
   /** Sends a text to a chat and adds it to the history. */
@@ -128,6 +133,12 @@ export class Session {
   async ensureChat(conversation: Conversation): Promise<ChatId> {
     if (!this.#history) throw new CipherlineError('NO_KEYS', 'Sign in first.');
     return this.#history.ensureChat(conversation);
+  }
+
+  /** A received file (its `file-saved` location), named and typed as the sender said. */
+  async receivedFile(location: string, info: SavedFileInfo): Promise<File> {
+    if (!this.#files) throw new CipherlineError('NO_KEYS', 'Sign in first.');
+    return this.#files.file(location, info);
   }
 
   async acceptKeyChange(userId: string): Promise<void> {
@@ -159,8 +170,9 @@ export class Session {
     const { websocketUrl } = await loadRuntimeConfig();
     // The client core loads here, not with the first paint.
     const { openDeviceClient } = await import('./device-client');
-    const { client, store } = await openDeviceClient(websocketUrl);
+    const { client, store, files } = await openDeviceClient(websocketUrl);
     this.#store = store;
+    this.#files = files;
     this.#client = client;
     this.#unsubscribe = client.subscribe((event) => this.#onEvent(event));
     if (!client.canResume) {
