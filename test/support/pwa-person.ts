@@ -38,6 +38,12 @@ export class PwaPerson {
     return new PwaPerson(name, context, page, url);
   }
 
+  /** A person on a page opened elsewhere (e.g. under a recorded CSP, test/support/production-web). */
+  static attach(name: string, context: BrowserContext, page: Page, url: string): PwaPerson {
+    page.setDefaultTimeout(60_000);
+    return new PwaPerson(name, context, page, url);
+  }
+
   get isPhone(): boolean {
     return (this.page.viewportSize()?.width ?? 0) < 768;
   }
