@@ -30,6 +30,7 @@ import { CliProcess } from '../support/cli-process';
 import { startTestStack, tempDataDir } from '../support/local-stack';
 import { freePort } from '../support/processes';
 import { DESKTOP, PHONE, PwaPerson } from '../support/pwa-person';
+import { SW_ACTIVATED } from '../support/service-worker';
 import { buildPwa } from '../support/web-build';
 
 /** Where the phone-size screenshots of the main screens go (named in the README). */
@@ -433,15 +434,6 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
 function said_(text: string): string {
   return `${text} ${tag}`;
 }
-
-/** Resolves once the page's service worker has reached `activated` (not merely `ready`). */
-const SW_ACTIVATED = `(async () => {
-  const registration = await navigator.serviceWorker.ready;
-  const worker = registration.active;
-  if (worker.state !== 'activated')
-    await new Promise((done) => worker.addEventListener('statechange', () => worker.state === 'activated' && done()));
-  return worker.scriptURL;
-})()`;
 
 let daveItem: Record<string, AttributeValue> | undefined;
 

@@ -20,6 +20,7 @@ import { CACHE_CONTROL, securityHeaders } from '../../infra/web-policy';
 import { fromBase64 } from '../../protocol/bytes';
 import { fetchBundle, signupCryptoUser } from '../support/crypto-user';
 import { PwaPerson } from '../support/pwa-person';
+import { SW_ACTIVATED } from '../support/service-worker';
 import { startProductionWeb, type ProbePage, type ProductionWeb } from '../support/production-web';
 
 let web: ProductionWeb;
@@ -96,13 +97,7 @@ describe('the production build under the production headers', () => {
     const { page, violations, close } = await web.open('/');
     try {
       await page.getByRole('heading', { name: 'Cipherline', level: 1 }).waitFor();
-      const worker = await page.evaluate(`(async () => {
-        const registration = await navigator.serviceWorker.ready;
-        const worker = registration.active;
-        if (worker.state !== 'activated')
-          await new Promise((done) => worker.addEventListener('statechange', () => worker.state === 'activated' && done()));
-        return worker.scriptURL;
-      })()`);
+      const worker = await page.evaluate(SW_ACTIVATED);
       expect(worker).toBe(`${web.url}sw.js`);
       await page.reload();
       await page.waitForFunction('navigator.serviceWorker.controller !== null');
