@@ -397,6 +397,17 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
     await carol.context.setOffline(false);
   }, 120_000);
 
+  it('bob leaves the group from its members screen; the others see him go', async () => {
+    await bob.go('#/group/team');
+    await bob.page.getByRole('button', { name: 'Leave the group' }).click();
+    await bob.page.getByRole('status').filter({ hasText: 'You left #team.' }).waitFor();
+    await alice.openChat('g:team', '#team');
+    await alice.seesNotice(/bob left \(2 members\)/);
+    await alice.type(said('after bob left'));
+    await carol.openChat('g:team', '#team');
+    await carol.sees(said_('after bob left'));
+  }, 120_000);
+
   it("signing out deletes the browser's keys and history", async () => {
     await carol.go('#/settings');
     await carol.page.getByRole('button', { name: 'Sign out' }).click();
