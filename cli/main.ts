@@ -21,9 +21,10 @@ import { formatRecoveryKey } from '../client/crypto/recovery-key';
 import { CipherlineClient } from '../client/session/client';
 import { CipherlineError, ServerError, asCipherlineError } from '../client/session/errors';
 import type { ClientEvent } from '../client/session/events';
-import { parseCommand } from './commands';
-import { formatEvent, formatSize } from './output';
-import { runCommand } from './run-command';
+import { parseCommand } from '../client/commands/parse';
+import { formatEvent, formatSize } from '../client/commands/output';
+import { runCommand } from '../client/commands/run';
+import { openSource } from './open-source';
 import { Terminal } from './terminal';
 
 const DEFAULT_URL = 'ws://127.0.0.1:3001/local';
@@ -162,6 +163,7 @@ async function main(): Promise<number> {
           client,
           print,
           askSecret: (question) => terminal.ask(question, { hidden: true }),
+          openFile: openSource,
         });
         if (outcome === 'quit') return;
       } catch (error) {

@@ -36,5 +36,7 @@ export default defineConfig(({ command, mode }) => ({
       command === 'build' ? (process.env.CIPHERLINE_BUILD_ID ?? new Date().toISOString()) : 'dev',
     ),
   },
+  // Module workers (Argon2id, file chunks) may import chunks of their own.
+  worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', manifest: true },
 }));

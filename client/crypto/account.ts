@@ -17,6 +17,29 @@ import type { Argon2Cost } from './kdf-settings';
 import { checkNewPassword } from './password-strength';
 import { concatBytes, sha256, utf8, type Bytes } from '../../protocol/bytes';
 
+/**
+ * Argon2id itself, as a port: the PWA runs it in a Web Worker so the page keeps painting while
+ * signing in; Node (and the default) runs it in this thread. Given the password bytes (already
+ * NFKC-normalised), the salt and the resolved cost; resolves with the 32-byte root.
+ */
+export type Argon2idHasher = (input: {
+  readonly password: Uint8Array;
+  readonly salt: Uint8Array;
+  readonly cost: Argon2Cost;
+}) => Promise<Uint8Array>;
+
+/** Argon2id in the calling thread (hash-wasm), the default hasher. */
+export const argon2idInThread: Argon2idHasher = async ({ password, salt, cost }) =>
+  argon2id({
+    password,
+    salt,
+    parallelism: cost.parallelism,
+    iterations: cost.iterations,
+    memorySize: cost.memoryKiB,
+    hashLength: 32,
+    outputType: 'binary',
+  });
+
 export interface AccountKeys {
   /** Sent to the server at signup and signin in place of the password. */
   readonly authKey: Bytes;
@@ -53,19 +76,13 @@ export async function deriveAccountKeys(
   username: string,
   password: string,
   cost?: Argon2Cost,
+  hasher: Argon2idHasher = argon2idInThread,
 ): Promise<AccountKeys> {
-  const { memoryKiB, iterations, parallelism } = resolveKdfCost(cost);
+  const resolved = resolveKdfCost(cost);
   if (password.length === 0) throw new CryptoError('BAD_INPUT', 'the password is empty');
   const salt = await accountSalt(username);
-  const root = await argon2id({
-    password: utf8(password.normalize('NFKC')),
-    salt,
-    parallelism,
-    iterations,
-    memorySize: memoryKiB,
-    hashLength: 32,
-    outputType: 'binary',
-  });
+  const root = await hasher({ password: utf8(password.normalize('NFKC')), salt, cost: resolved });
+  if (root.length !== 32) throw new CryptoError('BAD_INPUT', 'the password hash is not 32 bytes');
   try {
     // Empty HKDF salt (RFC 5869: HashLen zeros): the root is already uniformly random.
     const noSalt = new Uint8Array(0);
@@ -88,8 +105,9 @@ export async function deriveNewAccountKeys(
   username: string,
   password: string,
   cost?: Argon2Cost,
+  hasher?: Argon2idHasher,
 ): Promise<AccountKeys> {
   const verdict = await checkNewPassword(password, [normaliseUsername(username)]);
   if (!verdict.ok) throw new CryptoError('WEAK_PASSWORD', verdict.reason ?? 'weak password');
-  return deriveAccountKeys(username, password, cost);
+  return deriveAccountKeys(username, password, cost, hasher);
 }

@@ -8,7 +8,7 @@
  */
 import { toBase64 } from '../../protocol/bytes';
 import { CryptoError } from '../../protocol/crypto-error';
-import { deriveAccountKeys, deriveNewAccountKeys } from '../crypto/account';
+import { deriveAccountKeys, deriveNewAccountKeys, type Argon2idHasher } from '../crypto/account';
 import { openBackup, peekBackup } from '../crypto/backup';
 import type { Argon2Cost } from '../crypto/kdf-settings';
 import { INBOX_RETENTION_MS, generateLocalKeys } from '../crypto/keys';
@@ -52,6 +52,8 @@ export interface ClientOptions {
   readonly heartbeatMs?: number;
   /** Tests only: a cheaper password hash (refused by production builds, kdf-settings.ts). */
   readonly kdfCost?: Argon2Cost;
+  /** Where Argon2id runs (the PWA: a Web Worker); default: this thread. */
+  readonly kdf?: Argon2idHasher;
 }
 
 export interface DeviceInfo {
@@ -211,7 +213,7 @@ export class CipherlineClient {
     readonly recoveryKey?: boolean;
   }): Promise<{ readonly userId: string; readonly recoveryKey?: string }> {
     const userId = userIdOf(input.username);
-    const account = await newAccountKeys(userId, input.password, this.#options.kdfCost);
+    const account = await newAccountKeys(userId, input.password, this.#options);
     await this.#startSession({ kind: 'signup', username: userId, authKey: account.authKey });
     const recoveryKey = input.recoveryKey ? newRecoveryKey() : undefined;
     const backup = recoveryKey
@@ -236,7 +238,12 @@ export class CipherlineClient {
   }): Promise<{ readonly userId: string; readonly restored: boolean }> {
     const userId = userIdOf(input.username);
     if (input.password === '') throw new CipherlineError('INVALID_INPUT', 'Type the password.');
-    const account = await deriveAccountKeys(userId, input.password, this.#options.kdfCost);
+    const account = await deriveAccountKeys(
+      userId,
+      input.password,
+      this.#options.kdfCost,
+      this.#options.kdf,
+    );
     if (this.#device && this.#device.userId !== userId)
       throw new CipherlineError(
         'INVALID_INPUT',
@@ -451,8 +458,8 @@ export class CipherlineClient {
 
   async changePassword(current: string, next: string): Promise<void> {
     const { userId } = this.#requireDevice();
-    const fresh = await newAccountKeys(userId, next, this.#options.kdfCost);
-    const old = await deriveAccountKeys(userId, current, this.#options.kdfCost);
+    const fresh = await newAccountKeys(userId, next, this.#options);
+    const old = await deriveAccountKeys(userId, current, this.#options.kdfCost, this.#options.kdf);
     const reply = await this.#connection.call<{ deviceCredential?: string }>('password', {
       authKey: toBase64(old.authKey),
       newAuthKey: toBase64(fresh.authKey),
@@ -589,9 +596,13 @@ export class CipherlineClient {
 }
 
 /** Account keys for a new password; a weak one is WEAK_PASSWORD with zxcvbn's reason. */
-async function newAccountKeys(userId: string, password: string, cost?: Argon2Cost) {
+async function newAccountKeys(
+  userId: string,
+  password: string,
+  options: Pick<ClientOptions, 'kdfCost' | 'kdf'>,
+) {
   try {
-    return await deriveNewAccountKeys(userId, password, cost);
+    return await deriveNewAccountKeys(userId, password, options.kdfCost, options.kdf);
   } catch (error) {
     if (error instanceof CryptoError && error.code === 'WEAK_PASSWORD')
       throw new CipherlineError('WEAK_PASSWORD', `Choose a stronger password: ${error.message}.`);

@@ -216,6 +216,7 @@ export class GroupEpochs {
     view: GroupView,
     roster: Roster,
     removals: readonly RemovalArtefact[] = [],
+    change: { readonly closed?: boolean } = {},
   ): Promise<GroupView> {
     const carry = changesToCarry(view, roster.server);
     const all = [
@@ -227,6 +228,7 @@ export class GroupEpochs {
       me: this.#me,
       additions: carry.additions,
       removals: all,
+      ...(change.closed !== undefined && { closed: change.closed }),
       memberBundles: await this.#bundlesFor(
         [
           ...roster.members.keys(),

@@ -207,6 +207,33 @@ export class Groups {
     return { groupId, userId, view };
   }
 
+  /** An admin closes the group to joins (or opens it again): a change epoch saying so. From then
+   * on only an admin's addition brings anyone in (the server answers a join FORBIDDEN). */
+  async setClosed(name: string, closed: boolean): Promise<{ readonly groupId: string }> {
+    const groupId = groupIdOf(name);
+    const view = await this.#epochs.current(groupId, { checkRoster: true });
+    if (!adminIds(currentEpoch(view).statement).includes(this.deps.keys.keys.userId))
+      throw new ServerError(
+        'FORBIDDEN',
+        `Only an admin of ${groupId} can close it to new members.`,
+      );
+    if (currentEpoch(view).statement.closed === closed) return { groupId };
+    const roster = await this.#epochs.roster(groupId);
+    await this.#epochs.makeChangeEpoch(view, roster, [], { closed });
+    return { groupId };
+  }
+
+  /** Members with admins, and whether the group is closed to joins, as my current epoch says. */
+  async details(
+    name: string,
+  ): Promise<{ readonly members: GroupMember[]; readonly closed: boolean }> {
+    const groupId = groupIdOf(name);
+    const members = await this.members(groupId);
+    const view = await this.#epochs.view(groupId);
+    const closed = view.epochs.length > 0 && currentEpoch(view).statement.closed;
+    return { members, closed };
+  }
+
   /** Every group with its number of members (all pages). */
   async list(): Promise<GroupSummaryWire[]> {
     const groups: GroupSummaryWire[] = [];

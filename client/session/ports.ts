@@ -119,3 +119,6 @@ export interface BlobHttp {
 
 /** Makes the chunk cipher for file work (a worker pool); called once, on the first file. */
 export type ChunkCipherFactory = () => ChunkCipher;
+
+/** Where Argon2id runs (ClientOptions.kdf): the PWA's Web Worker, or this thread by default. */
+export type { Argon2idHasher } from '../crypto/account';

@@ -1,7 +1,7 @@
 /** The terminal client's command language (cli/commands.ts) and its event lines (cli/output.ts). */
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, helpText, parseCommand } from '../../cli/commands';
-import { formatEvent, formatSize } from '../../cli/output';
+import { COMMANDS, helpText, parseCommand } from '../../client/commands/parse';
+import { formatEvent, formatSize } from '../../client/commands/output';
 
 const parsed = (line: string) => {
   const result = parseCommand(line);

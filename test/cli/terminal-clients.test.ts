@@ -10,13 +10,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleToWire, generateLocalKeys, publicBundle } from '../../client/crypto/keys';
 import { FileKeyValueStore } from '../../client/node/file-store';
 import { localTableName } from '../../infra/resources';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { buildCli } from '../../scripts/build-cli';
+import { bundleItem } from '../support/bundle-item';
 import { auditStack, type Secret } from '../support/audit';
 import { CliProcess, type CliOptions } from '../support/cli-process';
 import { startTestStack, tempDataDir } from '../support/local-stack';
@@ -261,7 +262,7 @@ describe('four terminal clients', () => {
     ).Item!;
     const impostor = bundleToWire(publicBundle(await generateLocalKeys('bob', Date.now())));
     await dynamo.send(
-      new PutItemCommand({ TableName: table, Item: { ...original, bundle: wireToItem(impostor) } }),
+      new PutItemCommand({ TableName: table, Item: { ...original, bundle: bundleItem(impostor) } }),
     );
     // carol's copy of bob's bundle expires (as after a week): drop it while carol is stopped.
     expect(await carol.quit()).toBe(0);
@@ -317,21 +318,3 @@ describe('four terminal clients', () => {
     expect(audit.found).toEqual([]);
   }, 180_000);
 });
-
-function wireToItem(wire: ReturnType<typeof bundleToWire>): AttributeValue {
-  return {
-    M: {
-      userId: { S: wire.userId },
-      identityDh: { S: wire.identityDh },
-      identitySign: { S: wire.identitySign },
-      signedPrekey: {
-        M: {
-          id: { N: String(wire.signedPrekey.id) },
-          publicKey: { S: wire.signedPrekey.publicKey },
-          signature: { S: wire.signedPrekey.signature },
-          createdAt: { N: String(wire.signedPrekey.createdAt) },
-        },
-      },
-    },
-  };
-}

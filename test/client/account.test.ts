@@ -3,7 +3,9 @@ import { argon2id } from 'hash-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   accountSalt,
+  argon2idInThread,
   checkUsername,
+  type Argon2idHasher,
   deriveAccountKeys,
   normaliseUsername,
 } from '../../client/crypto/account';
@@ -155,6 +157,38 @@ describe('deriveAccountKeys (cheap test cost)', () => {
   it('refuses an empty password and an invalid username', async () => {
     await expectCode(deriveAccountKeys('alice', '', TEST_KDF_COST), 'BAD_INPUT');
     await expectCode(deriveAccountKeys('a!', 'password', TEST_KDF_COST), 'BAD_INPUT');
+  });
+
+  it('runs Argon2id through the hasher port it is given (the PWA: a worker), with the same keys', async () => {
+    const calls: { password: string; salt: string; cost: Argon2Cost }[] = [];
+    const recording: Argon2idHasher = async (input) => {
+      calls.push({
+        password: Buffer.from(input.password).toString(),
+        salt: hex(input.salt),
+        cost: input.cost,
+      });
+      return argon2idInThread(input);
+    };
+    const viaPort = await deriveAccountKeys('alice', 'caf\u00e9 au lait', TEST_KDF_COST, recording);
+    const inThread = await deriveAccountKeys('alice', 'caf\u00e9 au lait', TEST_KDF_COST);
+    expect(hex(viaPort.authKey)).toBe(hex(inThread.authKey));
+    expect(calls).toEqual([
+      {
+        password: 'caf\u00e9 au lait',
+        salt: hex(await accountSalt('alice')),
+        cost: TEST_KDF_COST,
+      },
+    ]);
+    // The cost is checked before the port is asked, and a port's wrong-sized answer is refused.
+    disallowWeakKdf();
+    await expectCode(
+      deriveAccountKeys('alice', 'x y z w', TEST_KDF_COST, recording),
+      'INSECURE_SETTING',
+    );
+    expect(calls).toHaveLength(1);
+    allowWeakKdfForTests();
+    const short: Argon2idHasher = async () => new Uint8Array(16);
+    await expectCode(deriveAccountKeys('alice', 'x y z w', TEST_KDF_COST, short), 'BAD_INPUT');
   });
 });
 

@@ -7,10 +7,10 @@
  * code from strings, connections to any other origin. A policy missing one of the allowances
  * fails here, not after a deploy.
  *
- * The app has no chat screens yet, so the policy probe (test/browser/policy-probe/) does with
- * the app's own client code what the screens will do. Once they exist, "sign in, send a message
- * and a file through the UI" belongs in the first describe block: `web.open('/')`, drive the
- * page, then `expect(await violations()).toEqual([])`.
+ * The app itself signs up and sends a message through its screens (Argon2id in its worker, the
+ * sealed store, the session over the WebSocket). The policy probe (test/browser/policy-probe/)
+ * does with the app's own client code what the file screens will do (pwa-media adds "send a file
+ * through the UI" beside the message case).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,8 @@ import { openDirect } from '../../client/crypto/envelope';
 import { CACHE_CONTROL, securityHeaders } from '../../infra/web-policy';
 import { fromBase64 } from '../../protocol/bytes';
 import { fetchBundle, signupCryptoUser } from '../support/crypto-user';
+import { PwaPerson } from '../support/pwa-person';
+import { SW_ACTIVATED } from '../support/service-worker';
 import { startProductionWeb, type ProbePage, type ProductionWeb } from '../support/production-web';
 
 let web: ProductionWeb;
@@ -95,13 +97,7 @@ describe('the production build under the production headers', () => {
     const { page, violations, close } = await web.open('/');
     try {
       await page.getByRole('heading', { name: 'Cipherline', level: 1 }).waitFor();
-      const worker = await page.evaluate(`(async () => {
-        const registration = await navigator.serviceWorker.ready;
-        const worker = registration.active;
-        if (worker.state !== 'activated')
-          await new Promise((done) => worker.addEventListener('statechange', () => worker.state === 'activated' && done()));
-        return worker.scriptURL;
-      })()`);
+      const worker = await page.evaluate(SW_ACTIVATED);
       expect(worker).toBe(`${web.url}sw.js`);
       await page.reload();
       await page.waitForFunction('navigator.serviceWorker.controller !== null');
@@ -111,6 +107,38 @@ describe('the production build under the production headers', () => {
       await close();
     }
   });
+
+  it('signs up, signs in again and sends a message through the app’s own screens', async () => {
+    const bob = await signupCryptoUser(web.stack.endpoints.websocket, newUsername(), PASSWORD);
+    const { page, context, violations, close } = await web.open('/');
+    try {
+      const alice = PwaPerson.attach(newUsername(), context, page, web.url);
+      await alice.signUp(PASSWORD);
+      await page.getByRole('heading', { name: 'Chats', level: 2 }).waitFor();
+      // Sign out and in again: Argon2id in its worker, the sealed store made anew.
+      await alice.go('#/settings');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await alice.signIn(PASSWORD);
+      await page.getByRole('heading', { name: 'Chats', level: 2 }).waitFor();
+      await alice.chatWith(bob.username);
+      await alice.type('hello from the app under the CSP');
+      const pushed = await bob.client.waitFor((m) => m.type === 'message' && m.from === alice.name);
+      const opened = await openDirect({
+        envelope: fromBase64(pushed.envelope as string),
+        me: bob.keys,
+        sender: await fetchBundle(bob, alice.name),
+        authenticatedSenderId: alice.name,
+        expectedType: 'text',
+        seen: bob.seen,
+        now: Date.now(),
+      });
+      expect(opened.body).toEqual({ type: 'text', text: 'hello from the app under the CSP' });
+      expect(await violations()).toEqual([]);
+    } finally {
+      await close();
+      bob.client.close();
+    }
+  }, 120_000);
 
   it("runs Argon2id's WebAssembly at the account cost", async () => {
     const probe = await web.openProbe();

@@ -52,13 +52,19 @@ describe('routes', () => {
     const routes: Route[] = [
       { name: 'chats' },
       { name: 'chat', chatId: 'bob smith/ü' },
+      { name: 'chat', chatId: 'g:team' },
+      { name: 'new' },
       { name: 'groups' },
+      { name: 'group', groupId: 'team/x' },
+      { name: 'safety', userId: 'bob' },
       { name: 'settings' },
     ];
     for (const route of routes) expect(parseRoute(hrefFor(route))).toEqual(route);
     expect(parseRoute('')).toEqual({ name: 'chats' });
     expect(parseRoute('#/nope')).toEqual({ name: 'not-found', path: '/nope' });
     expect(parseRoute('#/chat/%E0%A4%A')).toEqual({ name: 'not-found', path: '/chat/%E0%A4%A' });
+    expect(parseRoute('#/chat/a/b')).toEqual({ name: 'not-found', path: '/chat/a/b' });
+    expect(parseRoute('#/group/')).toEqual({ name: 'not-found', path: '/group/' });
   });
 });
 

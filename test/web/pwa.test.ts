@@ -11,6 +11,7 @@ import { startWebServer, type WebServer } from '../../infra/local/web';
 import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
 import { startTestStack, tempDataDir } from '../support/local-stack';
 import { freePort } from '../support/processes';
+import { SW_ACTIVATED } from '../support/service-worker';
 import { buildPwa } from '../support/web-build';
 import type { LocalStack } from '../../infra/local/stack';
 
@@ -34,15 +35,6 @@ async function serve(builtDir: string): Promise<WebServer> {
   });
   return web;
 }
-
-/** Resolves once this page's service worker has reached `activated` (not merely `ready`). */
-const SW_ACTIVATED = `(async () => {
-  const registration = await navigator.serviceWorker.ready;
-  const worker = registration.active;
-  if (worker.state !== 'activated')
-    await new Promise((done) => worker.addEventListener('statechange', () => worker.state === 'activated' && done()));
-  return worker.scriptURL;
-})()`;
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes: Buffer): { width: number; height: number } {
@@ -174,20 +166,20 @@ describe('production PWA', () => {
     try {
       const first = await context.newPage();
       await first.goto(web!.url);
-      await first.getByRole('heading', { name: 'Chats' }).waitFor();
+      await first.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
 
       const second = await context.newPage();
       await second.goto(web!.url);
       await second.getByRole('heading', { name: 'Cipherline is open in another tab' }).waitFor();
       await second.getByRole('button', { name: 'Use Cipherline in this tab' }).click();
-      await second.getByRole('heading', { name: 'Chats' }).waitFor();
+      await second.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
 
       await first.getByRole('heading', { name: 'Cipherline is open in another tab' }).waitFor();
       await first.getByText('Another tab took over.').waitFor();
 
       // Closing the active tab hands the role back to the waiting one.
       await second.close();
-      await first.getByRole('heading', { name: 'Chats' }).waitFor();
+      await first.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
     } finally {
       await context.close();
     }

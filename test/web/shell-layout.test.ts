@@ -1,7 +1,8 @@
 /**
- * The app frame as `npm start` serves it (Vite dev server in the local stack), in Chromium: one
- * pane on a 360 px phone and two on a desktop, no axe-core violations (WCAG 2 A/AA: contrast,
- * names, landmarks) on any route in light and dark, and a keyboard path through the app.
+ * The app frame as `npm start` serves it (Vite dev server in the local stack), in Chromium, before
+ * anyone signs in: one pane on a 360 px phone and two on a desktop, no axe-core violations (WCAG 2
+ * A/AA: contrast, names, landmarks) on any route in light and dark, and a keyboard path through
+ * the app. The signed-in screens are checked the same way in test/web/chat.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,7 +19,7 @@ const AXE_SOURCE = readFileSync(
 );
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
-const ROUTES = ['#/', '#/chat/example-alice', '#/groups', '#/settings', '#/nowhere'];
+const ROUTES = ['#/', '#/chat/u%3Aalice', '#/new', '#/groups', '#/settings', '#/nowhere'];
 
 let stack: LocalStack;
 let browser: Browser;
@@ -68,11 +69,12 @@ describe('app frame', () => {
       const main = phone.page.locator('#main-pane');
       expect(await list.isVisible()).toBe(true);
       expect(await main.isVisible()).toBe(false);
-      await phone.page.getByRole('link', { name: /Alice \(example\)/ }).click();
-      await phone.page.getByRole('heading', { name: 'Chat: example-alice' }).waitFor();
+      await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await phone.page.getByRole('link', { name: 'Settings' }).click();
+      await phone.page.getByRole('heading', { name: 'Settings' }).waitFor();
       expect(await list.isVisible()).toBe(false);
       await phone.page.getByRole('link', { name: 'Back to chats' }).click();
-      await phone.page.getByRole('heading', { name: 'Chats' }).waitFor();
+      await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
       expect(await main.isVisible()).toBe(false);
       // Nothing overflows the phone's width.
       expect(await phone.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
@@ -82,9 +84,9 @@ describe('app frame', () => {
       await phone.context.close();
     }
 
-    const desktop = await openAt(DESKTOP, 'light', '#/chat/example-team');
+    const desktop = await openAt(DESKTOP, 'light', '#/settings');
     try {
-      await desktop.page.getByRole('heading', { name: 'Chat: example-team' }).waitFor();
+      await desktop.page.getByRole('heading', { name: 'Settings' }).waitFor();
       expect(await desktop.page.locator('#list-pane').isVisible()).toBe(true);
       expect(await desktop.page.getByRole('link', { name: 'Back to chats' }).isVisible()).toBe(
         false,
@@ -140,29 +142,35 @@ describe('app frame', () => {
     }
   });
 
-  it('works from the keyboard: skip link, named controls in order, Enter opens a chat and focus follows', async () => {
+  it('works from the keyboard: skip link, named controls in order, Enter opens a screen and focus follows', async () => {
     const { context, page } = await openAt(PHONE, 'light');
     try {
+      // A field's name is its label's text; a control's, its aria-label or text.
       const focused = () =>
         page.evaluate(
-          `(() => { const e = document.activeElement; return (e.getAttribute('aria-label') || e.textContent || '').trim().replace(/\\s+/g, ' '); })()`,
+          `(() => { const e = document.activeElement; const label = e.labels?.[0]?.textContent; return (label || e.getAttribute('aria-label') || e.textContent || '').trim().replace(/\\s+/g, ' '); })()`,
         ) as Promise<string>;
       const order: string[] = [];
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 7; i++) {
         await page.keyboard.press('Tab');
         order.push(await focused());
       }
+      // The sign-in button is disabled until both fields are filled, so it is skipped.
       expect(order).toEqual([
         'Skip to content',
         'Chats',
         'Groups',
         'Settings',
-        'Alice (example) Messages appear here.',
-        'team (example group) 4 members',
+        'User name',
+        'Password',
+        'Create an account',
       ]);
       await page.keyboard.press('Enter');
-      await page.getByRole('heading', { name: 'Chat: example-team' }).waitFor();
-      await page.waitForFunction(`document.activeElement.textContent === 'Chat: example-team'`);
+      await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+      await page.getByRole('link', { name: 'Settings' }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Settings' }).waitFor();
+      await page.waitForFunction(`document.activeElement.textContent === 'Settings'`);
 
       // Into Settings and change the theme with arrow keys.
       await page.goto(`${base}#/settings`);

@@ -11,6 +11,11 @@ export class ActiveTab {
     guard.subscribe((role) => (this.role = role));
   }
 
+  /** Calls `listener` now and on every change of this tab's role. */
+  onRole(listener: (role: TabRole) => void): () => void {
+    return this.#guard.subscribe(listener);
+  }
+
   start(): Promise<TabRole> {
     return this.#guard.start();
   }

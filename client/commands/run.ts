@@ -1,11 +1,16 @@
 /**
- * What each terminal command does with the client session, and the lines it prints. Every
- * failure is a CipherlineError whose message the caller prints; nothing here prints a stack.
+ * What each classic command does with the client session, and the lines it answers: the terminal
+ * client prints them, the PWA's composer shows them in the chat. Runtime-neutral: files and
+ * secrets come from the front end. Every failure is a CipherlineError whose message the caller
+ * shows; nothing here shows a stack.
  */
-import { fileSourceFromPath } from '../client/node/files';
-import type { CipherlineClient } from '../client/session/client';
-import { CipherlineError } from '../client/session/errors';
-import { helpText, type CliCommand } from './commands';
+import type { CipherlineClient } from '../session/client';
+import { userIdOf, type SentMessage } from '../session/direct';
+import { CipherlineError } from '../session/errors';
+import type { Conversation } from '../session/events';
+import { groupIdOf } from '../session/groups';
+import type { FileSource } from '../session/ports';
+import { helpText, type CliCommand } from './parse';
 import { formatSize, formatTime, shortId } from './output';
 
 export interface CommandContext {
@@ -13,6 +18,16 @@ export interface CommandContext {
   readonly print: (line: string) => void;
   /** Asks for a secret (hidden on a terminal; the next input line otherwise). */
   readonly askSecret: (question: string) => Promise<string | undefined>;
+  /** The file a SENDFILE names (a path in a terminal); INVALID_INPUT saying why not. */
+  readonly openFile: (path: string) => Promise<FileSource>;
+  /** After a message went out (the PWA adds it to the chat's history). */
+  readonly sent?: (
+    conversation: Conversation,
+    sent: SentMessage,
+    content: { readonly text: string } | { readonly file: FileSource },
+  ) => Promise<void> | void;
+  /** After CREATE or JOIN (the PWA lists the group's chat). */
+  readonly joined?: (groupId: string) => Promise<void> | void;
 }
 
 /** Runs one command; resolves with 'quit' for QUIT. */
@@ -24,21 +39,29 @@ export async function runCommand(
   switch (command.kind) {
     case 'send': {
       const sent = await client.sendText(command.user, command.text);
+      await context.sent?.({ kind: 'direct', with: userIdOf(command.user) }, sent, {
+        text: command.text,
+      });
       print(`sent to ${command.user.toLowerCase()} (${shortId(sent.messageId)})`);
       return;
     }
     case 'sendgroup': {
-      await client.groups.sendText(command.group, command.text);
+      const sent = await client.groups.sendText(command.group, command.text);
+      await context.sent?.({ kind: 'group', groupId: groupIdOf(command.group) }, sent, {
+        text: command.text,
+      });
       print(`sent to #${command.group.toLowerCase()}`);
       return;
     }
     case 'create': {
       const { groupId } = await client.groups.create(command.group);
+      await context.joined?.(groupId);
       print(`created #${groupId}`);
       return;
     }
     case 'join': {
       const joined = await client.groups.join(command.group);
+      await context.joined?.(joined.groupId);
       print(
         joined.created
           ? `created and joined #${joined.groupId}`
@@ -57,12 +80,18 @@ export async function runCommand(
     }
     case 'sendfile':
     case 'sendgroupfile': {
-      const source = await openSource(command.path);
+      const source = await context.openFile(command.path);
       if (command.kind === 'sendfile') {
-        await client.sendFile(command.user, source);
+        const sent = await client.sendFile(command.user, source);
+        await context.sent?.({ kind: 'direct', with: userIdOf(command.user) }, sent, {
+          file: source,
+        });
         print(`sent ${source.name} (${formatSize(source.size)}) to ${command.user.toLowerCase()}`);
       } else {
-        await client.groups.sendFile(command.group, source);
+        const sent = await client.groups.sendFile(command.group, source);
+        await context.sent?.({ kind: 'group', groupId: groupIdOf(command.group) }, sent, {
+          file: source,
+        });
         print(
           `sent ${source.name} (${formatSize(source.size)}) to #${command.group.toLowerCase()}`,
         );
@@ -151,17 +180,5 @@ export async function runCommand(
       const unreachable: never = command;
       throw new CipherlineError('INVALID_INPUT', `unknown command ${JSON.stringify(unreachable)}`);
     }
-  }
-}
-
-async function openSource(path: string) {
-  try {
-    return await fileSourceFromPath(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CipherlineError(
-      'INVALID_INPUT',
-      code === 'ENOENT' ? `There is no file ${path}.` : `${path} cannot be read as a file.`,
-    );
   }
 }

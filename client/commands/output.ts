@@ -2,7 +2,7 @@
  * How the terminal client shows events: one plain line each (no colours, nothing redrawn), so the
  * same text serves a person and a script. Pure: formatting only.
  */
-import type { ClientEvent, Conversation } from '../client/session/events';
+import type { ClientEvent, Conversation } from '../session/events';
 
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

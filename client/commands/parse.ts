@@ -1,7 +1,8 @@
 /**
- * The terminal client's command language: the classic commands of DESIGN.md section 1 plus the
- * account and group commands of issue 13, case-insensitive, one per line. Parsing is pure: a line
- * becomes a typed command or the usage of the command it tried to be.
+ * The classic command language, shared by the terminal client (one command per line) and the
+ * PWA's composer: the classic commands of DESIGN.md section 1 plus the account and group commands
+ * of issue 13, case-insensitive. Parsing is pure: a line becomes a typed command or the usage of
+ * the command it tried to be.
  */
 
 export type CliCommand =

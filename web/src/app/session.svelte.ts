@@ -1,0 +1,272 @@
+/**
+ * The session in the browser: the one app-level object that makes the runtime-neutral
+ * CipherlineClient with the browser's adapters (device-client.ts: the sealed IndexedDB store, the
+ * reconnecting WebSocket, fetch for blobs, the file workers, Argon2id in a worker), owns sign-up, sign-in and
+ * sign-out and the one-active-tab guard, and turns the client's typed events into rune state and
+ * the device's history. Screens call the client's commands through it.
+ */
+import type { CipherlineClient } from '../../../client/session/client';
+import { CipherlineError, asCipherlineError } from '../../../client/session/errors';
+import type { ConnectionStatus } from '../../../client/session/connection';
+import type { ClientEvent, Conversation } from '../../../client/session/events';
+import type { SentMessage } from '../../../client/session/direct';
+import type { FileSource } from '../../../client/session/ports';
+import type { ReceivedFiles, SavedFileInfo } from '../platform/received-files';
+import type { SealedStore } from '../platform/sealed-store';
+import type { ActiveTab } from './active-tab.svelte';
+import { ChatsState } from './chats.svelte';
+import { History, chatIdOf, type ChatId } from './history';
+import { loadRuntimeConfig } from './runtime-config';
+
+export type SessionPhase =
+  | { readonly phase: 'starting' }
+  /** Another tab of this browser is the device's active client. */
+  | { readonly phase: 'standby' }
+  | { readonly phase: 'signed-out'; readonly problem?: string }
+  | { readonly phase: 'signed-in'; readonly userId: string };
+
+export interface SignupInput {
+  readonly username: string;
+  readonly password: string;
+  readonly recoveryKey: boolean;
+}
+
+export interface SigninInput {
+  readonly username: string;
+  readonly password: string;
+  readonly recoveryKey?: string;
+}
+
+export class Session {
+  phase = $state<SessionPhase>({ phase: 'starting' });
+  connection = $state<ConnectionStatus>('stopped');
+  /** The latest background problem worth showing (a failed rotation, an unreadable message...). */
+  notice = $state<string | undefined>();
+  chats = $state<ChatsState | undefined>();
+  /** A new account's recovery key, shown once (formatted) until the user confirms they kept it. */
+  recoveryKeyToShow = $state<string | undefined>();
+  readonly #activeTab: ActiveTab;
+  #client: CipherlineClient | undefined;
+  #store: SealedStore | undefined;
+  #files: ReceivedFiles | undefined;
+  #history: History | undefined;
+  #unsubscribe: (() => void) | undefined;
+  /** Components that follow the client's events themselves (pwa-media's progress bars). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- listeners, not state to render
+  readonly #listeners = new Set<(event: ClientEvent) => void>();
+  /** The open (or opening) client; one at a time. */
+  #opening: Promise<void> | undefined;
+
+  constructor(activeTab: ActiveTab) {
+    this.#activeTab = activeTab;
+  }
+
+  /** Claims the active-tab role, then opens the device (resuming a kept session). */
+  async start(): Promise<void> {
+    this.#activeTab.onRole((role) => {
+      if (role.role === 'active') void this.#openOnce();
+      else if (role.role === 'standby') void this.#suspend();
+    });
+    await this.#activeTab.start();
+  }
+
+  get client(): CipherlineClient {
+    if (!this.#client || this.phase.phase !== 'signed-in')
+      throw new CipherlineError('NO_KEYS', 'Sign in first.');
+    return this.#client;
+  }
+
+  get userId(): string | undefined {
+    return this.phase.phase === 'signed-in' ? this.phase.userId : undefined;
+  }
+
+  /** A new account; a chosen recovery key is held in `recoveryKeyToShow` to be shown once. */
+  async signup(input: SignupInput): Promise<void> {
+    const client = await this.#ready();
+    const result = await client.signup(input);
+    if (result.recoveryKey) {
+      const { formatRecoveryKey } = await import('./device-client');
+      this.recoveryKeyToShow = formatRecoveryKey(result.recoveryKey);
+    }
+    await this.#signedIn(result.userId);
+  }
+
+  /** The user kept the recovery key: it is forgotten here (never stored, never sent). */
+  dismissRecoveryKey(): void {
+    this.recoveryKeyToShow = undefined;
+  }
+
+  /** RECOVERY_KEY_NEEDED when this browser must restore keys sealed with a recovery key. */
+  async signin(input: SigninInput): Promise<void> {
+    const client = await this.#ready();
+    const result = await client.signin(input);
+    await this.#signedIn(result.userId);
+  }
+
+  /** Ends the session here: the server revokes it, and this browser forgets everything. */
+  async signout(): Promise<void> {
+    const client = this.client;
+    this.#detach();
+    await client.signout(); // clears the sealed store: keys, history, everything
+    await this.#files?.clear(); // and the received files
+    this.#client = undefined;
+    this.#store = undefined;
+    this.#files = undefined;
+    this.#opening = undefined;
+    // Nothing is opened again until the next sign-in (#ready): the store stays deleted.
+    this.phase = { phase: 'signed-out' };
+  }
+
+  /** Sends a text to a chat and adds it to the history. */
+  async sendText(conversation: Conversation, text: string): Promise<SentMessage> {
+    const client = this.client;
+    const sent =
+      conversation.kind === 'direct'
+        ? await client.sendText(conversation.with, text)
+        : await client.groups.sendText(conversation.groupId, text);
+    await this.recordSent(conversation, sent, text);
+    return sent;
+  }
+
+  /** Sends a file (pwa-media's attachment controls) and adds it to the chat's history. */
+  async sendFile(conversation: Conversation, source: FileSource): Promise<SentMessage> {
+    const client = this.client;
+    const sent =
+      conversation.kind === 'direct'
+        ? await client.sendFile(conversation.with, source)
+        : await client.groups.sendFile(conversation.groupId, source);
+    const file = { name: source.name, size: source.size, mimeType: source.mimeType };
+    await this.#history?.addSent(conversation, sent, { file });
+    return sent;
+  }
+
+  /** Every event of the client, whichever client is open (progress, files...); unsubscribes. */
+  onClientEvent(listener: (event: ClientEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** A text this device sent (through a typed command too) goes into the chat's history. */
+  async recordSent(conversation: Conversation, sent: SentMessage, text: string): Promise<void> {
+    await this.#history?.addSent(conversation, sent, { text });
+  }
+
+  /** Makes sure a chat is listed (a new chat, a group joined) and returns its id. */
+  async ensureChat(conversation: Conversation): Promise<ChatId> {
+    if (!this.#history) throw new CipherlineError('NO_KEYS', 'Sign in first.');
+    return this.#history.ensureChat(conversation);
+  }
+
+  /** A received file (its `file-saved` location), named and typed as the sender said. */
+  async receivedFile(location: string, info: SavedFileInfo): Promise<File> {
+    if (!this.#files) throw new CipherlineError('NO_KEYS', 'Sign in first.');
+    return this.#files.file(location, info);
+  }
+
+  async acceptKeyChange(userId: string): Promise<void> {
+    await this.client.acceptKeyChange(userId);
+    await this.#history?.keyChangeAccepted(userId);
+  }
+
+  /** Everything that changed is durable (tests, and before a reload). */
+  async flushed(): Promise<void> {
+    await this.#history?.flushed();
+  }
+
+  #openOnce(): Promise<void> {
+    this.#opening ??= this.#open().catch((error: unknown) => {
+      this.#opening = undefined;
+      this.phase = { phase: 'signed-out', problem: asCipherlineError(error).message };
+    });
+    return this.#opening;
+  }
+
+  async #ready(): Promise<CipherlineClient> {
+    await this.#openOnce();
+    if (!this.#client)
+      throw new CipherlineError('OFFLINE', 'Cipherline could not start here: reload the page.');
+    return this.#client;
+  }
+
+  async #open(): Promise<void> {
+    const { websocketUrl } = await loadRuntimeConfig();
+    // The client core loads here, not with the first paint.
+    const { openDeviceClient } = await import('./device-client');
+    const { client, store, files } = await openDeviceClient(websocketUrl);
+    this.#store = store;
+    this.#files = files;
+    this.#client = client;
+    this.#unsubscribe = client.subscribe((event) => this.#onEvent(event));
+    if (!client.canResume) {
+      this.phase = { phase: 'signed-out' };
+      return;
+    }
+    // The history shows at once, from the device; the connection comes when it can.
+    await this.#signedIn(client.whoami().userId);
+    client.resume().catch((error: unknown) => {
+      this.notice = asCipherlineError(error).message;
+    });
+  }
+
+  async #signedIn(userId: string): Promise<void> {
+    this.#history = await History.open(this.#store!, userId);
+    this.chats = new ChatsState(this.#history);
+    this.phase = { phase: 'signed-in', userId };
+  }
+
+  #onEvent(event: ClientEvent): void {
+    void this.#history?.apply(event);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A component's failing listener must not stop the session's own state.
+      }
+    }
+    switch (event.type) {
+      case 'connection':
+        this.connection = event.status;
+        return;
+      case 'warning':
+        this.notice = event.message;
+        return;
+      case 'backup-fork':
+        this.notice = `Your key backup forked at version ${event.version} (${event.why}): check your other devices.`;
+        return;
+      case 'unreadable-summary':
+        this.notice = `${event.count} message${event.count === 1 ? '' : 's'} could not be opened on this device (sent before it was set up, or failing a check).`;
+        return;
+      case 'session-ended':
+        // The client stays (and keeps its keys): signing in again continues on it.
+        this.#history = undefined;
+        this.chats = undefined;
+        this.phase = { phase: 'signed-out', problem: event.error.message };
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Another tab became the active one: this tab lets go of the connection and the store. */
+  async #suspend(): Promise<void> {
+    const client = this.#client;
+    const store = this.#store;
+    this.#detach();
+    this.#client = undefined;
+    this.#store = undefined;
+    this.#opening = undefined;
+    this.phase = { phase: 'standby' };
+    await client?.close().catch(() => undefined);
+    store?.close();
+  }
+
+  #detach(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#history = undefined;
+    this.chats = undefined;
+    this.connection = 'stopped';
+  }
+}
+
+export { chatIdOf };
