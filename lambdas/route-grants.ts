@@ -6,7 +6,7 @@
  * synthesized policies with them. To extend the format, add a field here and a case to
  * `grantStatements`: all three follow.
  */
-import { BLOB_BUCKET, TABLES, type TableName } from '../infra/resources';
+import { BLOB_BUCKET, TABLES, type TableName } from './tables';
 
 /** DynamoDB actions on a table's items (IAM `dynamodb:<action>` on the table). */
 export type ItemAction =
@@ -44,7 +44,7 @@ export interface BucketGrant {
   readonly backups?: readonly BlobObjectAction[];
   /**
    * `s3:ListBucket` on the bucket, for a function that HEADs keys that may not exist: without
-   * it S3 answers 403 instead of 404 for a missing key (lambdas/stores/s3-blobs.ts `head`).
+   * it S3 answers 403 instead of 404 for a missing key (lambdas/stores/blob-objects.ts `head`).
    */
   readonly listsBlobs?: boolean;
 }

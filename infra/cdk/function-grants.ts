@@ -16,7 +16,7 @@ import {
   type FunctionGrants,
   type GrantResource,
 } from '../../lambdas/route-grants';
-import type { TableName } from '../resources';
+import type { TableName } from '../../lambdas/tables';
 
 export interface GrantTargets {
   readonly tables: Readonly<Record<TableName, ITableV2>>;

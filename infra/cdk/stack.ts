@@ -18,7 +18,7 @@ import { UNBOUND_QUEUE_ENV } from '../../lambdas/runtime/delay-queue';
 import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
 import { DEVICE_CREDENTIAL_SECRET_ENV } from '../../lambdas/runtime/secrets';
 import type { RouteKey } from '../../protocol/routes';
-import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../resources';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../../lambdas/tables';
 import { blobCorsOrigins } from '../web-policy';
 import { acknowledgeFindings } from './acknowledgements';
 import { CipherlineAlarms } from './alarms';

@@ -13,7 +13,8 @@ import {
   type GrantResource,
 } from '../../lambdas/route-grants';
 import type { GuardableClient, LocalFunctionAccess } from '../../lambdas/runtime/env';
-import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName, type TableName } from '../resources';
+import { LOCAL_BUCKET_NAME, localTableName } from './names';
+import { TABLE_NAMES, type TableName } from '../../lambdas/tables';
 
 /** One IAM action on one resource, as `grantStatements` names resources. */
 interface Needed {

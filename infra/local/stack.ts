@@ -18,7 +18,7 @@ import { withOverrides, type LimitOverrides } from '../../lambdas/core/limits';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
-import { LOCAL_BUCKET_NAME } from '../resources';
+import { LOCAL_BUCKET_NAME } from './names';
 import { blobCorsOrigins } from '../web-policy';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { localFunctionAccess } from './access-guard';

@@ -52,33 +52,33 @@ async function reserveSignin(
   const limits = deps.limits;
   if (trusted) {
     const policy = attemptPolicy(limits, limits.signinFreePerCredential);
-    const reservation = await reserveAttempt(deps.counters, trusted.counterKey, policy, now);
+    const reservation = await reserveAttempt(deps.rateLimits, trusted.counterKey, policy, now);
     if (!reservation.reserved) throw tooManyAttempts(reservation.waitMs);
     return {
       failed: async () => {
         if (reservation.count >= limits.credentialRevokedAfterFailures)
           await revokeTrusted(deps, trusted);
       },
-      succeeded: () => deps.counters.reset(trusted.counterKey),
+      succeeded: () => deps.rateLimits.reset(trusted.counterKey),
     };
   }
   const addressKey = `fail#ip#${addressGroup(sourceIp)}`;
   const accountKey = `fail#user#${userId}`;
   const byAddress = await reserveAttempt(
-    deps.counters,
+    deps.rateLimits,
     addressKey,
     attemptPolicy(limits, limits.signinFreePerAddress),
     now,
   );
   if (!byAddress.reserved) throw tooManyAttempts(byAddress.waitMs);
   const byAccount = await reserveAttempt(
-    deps.counters,
+    deps.rateLimits,
     accountKey,
     attemptPolicy(limits, limits.signinFreePerAccount),
     now,
   );
   if (!byAccount.reserved) {
-    await deps.counters.releaseAttempt(addressKey); // this attempt never ran
+    await deps.rateLimits.releaseAttempt(addressKey); // this attempt never ran
     throw tooManyAttempts(byAccount.waitMs);
   }
   return {
@@ -86,8 +86,8 @@ async function reserveSignin(
     // The account's failures are forgiven; the address keeps the others' (many users share a NAT).
     succeeded: async () => {
       await Promise.all([
-        deps.counters.reset(accountKey),
-        deps.counters.releaseAttempt(addressKey),
+        deps.rateLimits.reset(accountKey),
+        deps.rateLimits.releaseAttempt(addressKey),
       ]);
     },
   };

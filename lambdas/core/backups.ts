@@ -19,8 +19,8 @@ import {
 import { ProtocolError } from '../../protocol/errors';
 import type { ServerDeps } from '../runtime/deps';
 import { log } from '../runtime/log';
-import { blobKey, keptBackupKey } from '../stores/blob-ports';
-import type { BackupOutcome, StoredBackup } from '../stores/ports';
+import { blobKey, keptBackupKey } from '../stores/blob-objects';
+import type { BackupOutcome, StoredBackup } from '../stores/users';
 
 type PutBackupFrame = Extract<KeysFrame, { op: 'put-backup' }>;
 

@@ -21,10 +21,12 @@ import {
   type UploadStartReply,
 } from '../../protocol/blobs';
 import { ProtocolError } from '../../protocol/errors';
-import { BLOB_BUCKET, RETENTION_DAYS } from '../../infra/resources';
+import { BLOB_BUCKET } from '../tables';
+import { RETENTION_DAYS } from '../../protocol/limits';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import { blobKey, type BlobRecord } from '../stores/blob-ports';
+import { blobKey } from '../stores/blob-objects';
+import type { BlobRecord } from '../stores/blobs';
 import { sendToUser } from './delivery';
 import { requireUser } from './session';
 import { assertWithinRate, reserveUploadBytes } from './throttle';

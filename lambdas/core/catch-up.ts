@@ -15,9 +15,11 @@ import {
   type Page,
   type StreamName,
 } from '../../protocol/catch-up';
-import { RETENTION_DAYS } from '../../infra/resources';
+import { RETENTION_DAYS } from '../../protocol/limits';
 import type { ServerDeps } from '../runtime/deps';
-import type { GroupLogEntry, LogHead, Membership } from '../stores/group-ports';
+import type { GroupLogEntry } from '../stores/group-log';
+import type { LogHead } from '../stores/groups';
+import type { Membership } from '../stores/memberships';
 import { PageBudget, jsonBytes, walkStream, type EntryStep, type StreamWalk } from './stream-walk';
 import {
   epochEvent,
@@ -84,7 +86,7 @@ export async function deviceStreams(
   const wantsGroups = !only || [...only].some((stream) => stream !== INBOX_STREAM);
   if (!wantsGroups) return { ranges, known };
   const now = deps.now();
-  const rows = (await deps.groups.memberships(userId)).filter(
+  const rows = (await deps.memberships.memberships(userId)).filter(
     (row) =>
       (!only || only.has(groupStream(row.groupId))) &&
       // Left longer ago than the retention: its entries are gone, nothing to read or record.
@@ -137,7 +139,7 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
     const [shares, blocked] =
       epochs.length > 0
         ? await Promise.all([
-            deps.groups.keySharesOf(
+            deps.groupEpochs.keySharesOf(
               userId,
               epochs.map(({ epoch }) => ({ groupId, epoch })),
             ),

@@ -1,6 +1,6 @@
 /**
  * `signout` and `devices` (list, remove, invite). A session counts only while its device exists
- * and did not end its sessions after the session began (lambdas/stores/ports.ts DeviceRecord), so
+ * and did not end its sessions after the session began (lambdas/stores/devices.ts DeviceRecord), so
  * ending sessions never has to find them: it removes or stamps the device, then closes that
  * device's live connections (a resume racing with it re-checks after binding: ./session.ts).
  */
@@ -14,7 +14,7 @@ import type {
 } from '../../protocol/sessions';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { Connection } from '../stores/ports';
+import type { Connection } from '../stores/connections';
 import { issueInvite } from './device-credentials';
 import { forgetConnection, requireUser } from './session';
 import { assertWithinRate } from './throttle';

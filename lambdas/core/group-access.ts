@@ -2,7 +2,7 @@
 import { ProtocolError } from '../../protocol/errors';
 import type { GroupMemberWire } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
-import type { GroupRecord } from '../stores/group-ports';
+import type { GroupRecord } from '../stores/groups';
 
 export async function requireGroup(deps: ServerDeps, groupId: string): Promise<GroupRecord> {
   const group = await deps.groups.get(groupId);

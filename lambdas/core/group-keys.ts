@@ -29,7 +29,8 @@ import { ProtocolError } from '../../protocol/errors';
 import type { KeyShareRecordWire, SharekeyFrame } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { EpochClaim, GroupRecord, KeyShareRecord } from '../stores/group-ports';
+import type { EpochClaim, GroupRecord } from '../stores/groups';
+import type { KeyShareRecord } from '../stores/group-epochs';
 import { pushToUsers } from './delivery';
 import { requireGroupMember } from './group-access';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
@@ -123,7 +124,7 @@ async function checkStatement(
       `Epoch 1 of "${group.groupId}" is made by its creator, ${group.createdBy}.`,
     );
   const stored =
-    group.epoch > 0 ? await deps.groups.getEpoch(group.groupId, group.epoch) : undefined;
+    group.epoch > 0 ? await deps.groupEpochs.getEpoch(group.groupId, group.epoch) : undefined;
   const previous = stored && decodeStatement(fromBase64(stored.statement));
   const signers = [next.maker, ...[...next.additions, ...next.removals].map(artefactSigner)];
   const keys = await signingKeysOf(deps, signers);
@@ -174,7 +175,7 @@ async function claim(
 ): Promise<GroupRecord> {
   const claimMs = deps.limits.epochClaimMs;
   await checkStatement(deps, first, found.statement, me);
-  await deps.groups.putClaimedStatement(first.groupId, frame.epoch, found.hash, found.text);
+  await deps.groupEpochs.putClaimedStatement(first.groupId, frame.epoch, found.hash, found.text);
   let group = first;
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const now = deps.now();
@@ -254,7 +255,7 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
 
   const now = deps.now();
   const fresh = await mapWithPool(frame.keyShares, FAN_OUT_CONCURRENCY, (share) =>
-    deps.groups.putKeyShare({
+    deps.groupEpochs.putKeyShare({
       groupId: group.groupId,
       epoch: frame.epoch,
       statementHash: hash,
@@ -266,7 +267,11 @@ async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteCon
     }),
   );
   const stored = fresh.filter(Boolean).length;
-  const shares = await deps.groups.keySharesOfEpoch(group.groupId, frame.epoch, claimed.members);
+  const shares = await deps.groupEpochs.keySharesOfEpoch(
+    group.groupId,
+    frame.epoch,
+    claimed.members,
+  );
   const missing = claimed.members.filter((id) => shares.get(id)?.statementHash !== hash);
   if (missing.length > 0) return reply(false, claimed.members, { stored, missing, deliveredTo: 0 });
   const deliveredTo = await completeEpoch(deps, context, group, claimed, found, shares);
@@ -284,7 +289,11 @@ async function completeEpoch(
 ): Promise<number> {
   const text =
     found?.text ??
-    (await deps.groups.getClaimedStatement(group.groupId, claimed.epoch, claimed.statementHash));
+    (await deps.groupEpochs.getClaimedStatement(
+      group.groupId,
+      claimed.epoch,
+      claimed.statementHash,
+    ));
   if (!text)
     throw new Error(`claimed statement of ${group.groupId} epoch ${claimed.epoch} missing`);
   const statement = found?.statement ?? decodeStatement(fromBase64(text));
@@ -310,7 +319,7 @@ async function completeEpoch(
     );
   }
   const current = result.group;
-  await deps.groups.putEpoch({
+  await deps.groupEpochs.putEpoch({
     groupId: group.groupId,
     epoch: claimed.epoch,
     statement: text,
@@ -343,7 +352,7 @@ async function completeEpoch(
 async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: RouteContext) {
   const me = (await requireUser(deps, context)).userId;
   const group = await requireGroupMember(deps, frame.groupId, me);
-  const shares = await deps.groups.keySharesFor(
+  const shares = await deps.groupEpochs.keySharesFor(
     group.groupId,
     me,
     frame.after ?? 0,
@@ -353,7 +362,7 @@ async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: Rout
   const found: KeyShareRecordWire[] = [];
   for (const share of shares) {
     if (blocked.has(share.from)) continue; // withheld from a blocker: it rekeys
-    const epoch = await deps.groups.getEpoch(group.groupId, share.epoch);
+    const epoch = await deps.groupEpochs.getEpoch(group.groupId, share.epoch);
     // A claim never completed (no epoch record), or a share of an overtaken claim's statement.
     if (!epoch || !sameStatement(share, epoch.statementHash)) continue;
     found.push({

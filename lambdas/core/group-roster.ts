@@ -21,7 +21,7 @@ import {
 } from '../../protocol/group-artefacts';
 import type { ServerRoster } from '../../protocol/group-roster';
 import type { ServerDeps } from '../runtime/deps';
-import type { GroupRecord } from '../stores/group-ports';
+import type { GroupRecord } from '../stores/groups';
 
 export interface RosterState {
   /** Members the current epoch does not carry yet (or carries from before they left). */
@@ -50,8 +50,8 @@ export async function serverRoster(
   state: RosterState,
 ): Promise<ServerRoster> {
   const [additions, departures] = await Promise.all([
-    deps.groups.artefactsOf(group.groupId, 'addition', state.pendingAdditions),
-    deps.groups.artefactsOf(group.groupId, 'departure', state.departed),
+    deps.groupEpochs.artefactsOf(group.groupId, 'addition', state.pendingAdditions),
+    deps.groupEpochs.artefactsOf(group.groupId, 'departure', state.departed),
   ]);
   const decoded = <T extends GroupArtefact>(text: string | undefined): T | undefined =>
     text === undefined ? undefined : (artefactFromBase64(text) as T);

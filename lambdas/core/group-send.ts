@@ -9,7 +9,7 @@ import { ProtocolError } from '../../protocol/errors';
 import type { SendGroupFrame } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { GroupRecord } from '../stores/group-ports';
+import type { GroupRecord } from '../stores/groups';
 import { pushToUsers, takeNumberWhile } from './delivery';
 import { requireGroupMember } from './group-access';
 import { requireUser } from './session';

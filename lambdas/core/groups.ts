@@ -27,7 +27,7 @@ import {
 } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { GroupRecord } from '../stores/group-ports';
+import type { GroupRecord } from '../stores/groups';
 import { pushToUsers } from './delivery';
 import { memberBundles, requireGroup, requireGroupMember } from './group-access';
 import { freshArtefact, rosterState } from './group-roster';
@@ -71,8 +71,8 @@ async function logMembership(
   await Promise.all([
     deps.groupLog.putEntry(group.logSeq, entry, now),
     kind === 'member-joined'
-      ? deps.groups.putMembership(userId, group.groupId, group.logSeq, now)
-      : deps.groups.markLeft(userId, group.groupId, group.logSeq, now),
+      ? deps.memberships.putMembership(userId, group.groupId, group.logSeq, now)
+      : deps.memberships.markLeft(userId, group.groupId, group.logSeq, now),
   ]);
   const event = live(membershipEvent({ ...entry, seq: group.logSeq }));
   return pushToUsers(deps, context, notify, event);
@@ -109,9 +109,9 @@ async function membersReply(
   const pendingRemovals = state.pendingRemovals.filter(inRange);
   const [members, additions, departures, current] = await Promise.all([
     memberBundles(deps, listed),
-    deps.groups.artefactsOf(group.groupId, 'addition', pendingAdds),
-    deps.groups.artefactsOf(group.groupId, 'departure', pendingRemovals),
-    group.epoch > 0 ? deps.groups.getEpoch(group.groupId, group.epoch) : undefined,
+    deps.groupEpochs.artefactsOf(group.groupId, 'addition', pendingAdds),
+    deps.groupEpochs.artefactsOf(group.groupId, 'departure', pendingRemovals),
+    group.epoch > 0 ? deps.groupEpochs.getEpoch(group.groupId, group.epoch) : undefined,
   ]);
   type Entry =
     | { readonly kind: 'member'; readonly wire: GroupMemberWire }
@@ -150,7 +150,9 @@ async function membersReply(
 
 /** Refuses a join or addition within the rejoin cool-down of the user's last departure. */
 async function assertCooledDown(deps: ServerDeps, groupId: string, userId: string) {
-  const departure = (await deps.groups.artefactsOf(groupId, 'departure', [userId])).get(userId);
+  const departure = (await deps.groupEpochs.artefactsOf(groupId, 'departure', [userId])).get(
+    userId,
+  );
   const waitMs = departure
     ? departure.storedAt + deps.limits.groupRejoinCooldownMs - deps.now()
     : 0;
@@ -179,7 +181,7 @@ export async function joinGroup(
   if (existing?.memberIds.includes(me)) {
     // Idempotent: repair the row in case a first attempt stopped before writing it (its
     // position is lost with that attempt, so the member reads on from the log's head).
-    await deps.groups.repairMembership(me, frame.groupId, existing.logSeq + 1, deps.now());
+    await deps.memberships.repairMembership(me, frame.groupId, existing.logSeq + 1, deps.now());
     return { ...(await membersReply(deps, existing)), created: false, joined: false };
   }
   await freshArtefact(deps, frame.request, {
@@ -194,7 +196,7 @@ export async function joinGroup(
       `Group "${frame.groupId}" is closed to joins: ask an admin to add you.`,
     );
   if (existing) await assertCooledDown(deps, frame.groupId, me);
-  await deps.groups.putArtefact(frame.groupId, 'addition', me, frame.request, deps.now());
+  await deps.groupEpochs.putArtefact(frame.groupId, 'addition', me, frame.request, deps.now());
   const created = existing ? undefined : await deps.groups.create(frame.groupId, me, deps.now());
   if (created) {
     await logMembership(deps, context, 'member-joined', me, created, []);
@@ -220,7 +222,7 @@ async function addToGroup(
         `Group "${groupId}" is full (${deps.limits.groupMemberCap} members). Ask a member to make room, or join another group.`,
       );
     case 'already-member':
-      await deps.groups.repairMembership(userId, groupId, result.group.logSeq + 1, deps.now());
+      await deps.memberships.repairMembership(userId, groupId, result.group.logSeq + 1, deps.now());
       return { ...(await membersReply(deps, result.group)), created: false, joined: false };
     case 'joined': {
       const group = result.group;
@@ -239,7 +241,7 @@ async function dropFromGroup(
   userId: string,
   artefact: string,
 ) {
-  await deps.groups.putArtefact(groupId, 'departure', userId, artefact, deps.now());
+  await deps.groupEpochs.putArtefact(groupId, 'departure', userId, artefact, deps.now());
   const result = await deps.groups.removeMember(groupId, userId);
   if (result.outcome === 'missing')
     throw new ProtocolError('NOT_FOUND', `There is no group named "${groupId}".`);
@@ -262,7 +264,7 @@ export async function leaveGroup(
   if (!group.memberIds.includes(me)) {
     // Left earlier (a retry): make sure the row says so; where the leave was is lost with the
     // attempt that did not write it, so nothing more of the log is read.
-    await deps.groups.markLeftUnknown(me, frame.groupId, deps.now());
+    await deps.memberships.markLeftUnknown(me, frame.groupId, deps.now());
     return { groupId: frame.groupId, left: false, memberCount: group.memberCount };
   }
   await freshArtefact(deps, frame.request, {
@@ -333,7 +335,13 @@ export async function addToGroupByAdmin(
     subject: frame.userId,
   });
   await assertCooledDown(deps, frame.groupId, frame.userId);
-  await deps.groups.putArtefact(frame.groupId, 'addition', frame.userId, frame.request, deps.now());
+  await deps.groupEpochs.putArtefact(
+    frame.groupId,
+    'addition',
+    frame.userId,
+    frame.request,
+    deps.now(),
+  );
   const reply = await addToGroup(deps, context, frame.groupId, frame.userId);
   return { groupId: frame.groupId, added: reply.joined, memberCount: reply.memberCount };
 }
@@ -350,7 +358,7 @@ export async function listGroups(
     const page = await deps.groups.listAll(limit, frame.cursor);
     return { groups: page.items, ...(page.next && { next: page.next }) };
   }
-  const page = await deps.groups.listMine(me, limit, frame.cursor);
+  const page = await deps.memberships.listMine(me, limit, frame.cursor);
   const counts = await deps.groups.counts(page.items);
   return {
     groups: page.items

@@ -24,7 +24,7 @@ export async function changePassword(
   // A stolen session must not guess the password any faster than a signin could.
   const counterKey = `fail#password#${me.userId}#${me.deviceId}`;
   const policy = attemptPolicy(deps.limits, deps.limits.signinFreePerAccount);
-  const reservation = await reserveAttempt(deps.counters, counterKey, policy, now);
+  const reservation = await reserveAttempt(deps.rateLimits, counterKey, policy, now);
   if (!reservation.reserved) throw tooManyAttempts(reservation.waitMs);
   const user = await deps.users.get(me.userId);
   if (
@@ -35,7 +35,7 @@ export async function changePassword(
       'INVALID_CREDENTIALS',
       'The current password is wrong. Nothing was changed.',
     );
-  await deps.counters.reset(counterKey);
+  await deps.rateLimits.reset(counterKey);
   const next = await hashAuthKey(Buffer.from(frame.newAuthKey, 'base64'));
   if (
     !(await deps.users.changeAuthKey(me.userId, user.authHash, {

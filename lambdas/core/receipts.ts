@@ -7,7 +7,7 @@
  */
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import type { DirectInboxItem } from '../stores/ports';
+import type { DirectInboxItem } from '../stores/inbox';
 import { appendToInbox, pushToUsers } from './delivery';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './group-pool';
 import { live, receiptEvent } from './stream-events';

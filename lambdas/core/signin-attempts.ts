@@ -9,7 +9,8 @@
  * owner's devices are judged by their own credential's counter (./device-credentials.ts).
  */
 import { ProtocolError } from '../../protocol/errors';
-import type { AttemptCounter, CounterStore } from '../stores/ports';
+import type { AttemptCounter } from '../stores/rate-limits';
+import type { RateLimitStore } from '../stores/rate-limits';
 import type { ServerLimits } from './limits';
 
 export interface AttemptPolicy {
@@ -43,7 +44,7 @@ export type Reservation =
 
 /** Reserves one attempt under `key`, or says how long to wait. */
 export async function reserveAttempt(
-  counters: CounterStore,
+  counters: RateLimitStore,
   key: string,
   policy: AttemptPolicy,
   now: number,

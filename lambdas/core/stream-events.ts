@@ -20,11 +20,11 @@ import type {
 import type {
   EpochLogEntry,
   GroupLogEntry,
-  KeyShareRecord,
   MembershipLogEntry,
   MessageLogEntry,
-} from '../stores/group-ports';
-import type { DirectInboxItem, InboxItem, ReceiptInboxItem } from '../stores/ports';
+} from '../stores/group-log';
+import type { KeyShareRecord } from '../stores/group-epochs';
+import type { DirectInboxItem, InboxItem, ReceiptInboxItem } from '../stores/inbox';
 
 /** The event without its position, as pushed live. */
 export function live<E extends DurableEvent>(event: E): LiveEvent<E> {

@@ -6,17 +6,7 @@
  * handler can run, so nobody is still writing it (a retry that lost the race, a handler that
  * crashed, or an entry past retention).
  */
-import { HANDLER_TIMEOUT_SECONDS } from '../../infra/resources';
-
-/** Longer than any handler runs (its timeout), with room for clock skew between hosts. */
-export const IN_FLIGHT_MAX_MS = HANDLER_TIMEOUT_SECONDS * 1000 + 30_000;
-
-/**
- * An attempt that claimed a message id this long ago and has not stored its entry died (no
- * handler outlives its timeout): a retry may take the message over at a new number, since a page
- * may cover the empty one once IN_FLIGHT_MAX_MS has passed (lambdas/stores/claimed-append.ts).
- */
-export const ATTEMPT_MAX_MS = HANDLER_TIMEOUT_SECONDS * 1000 + 2_000;
+import { IN_FLIGHT_MAX_MS } from '../timing';
 
 export interface StoredNumber {
   readonly seq: number;

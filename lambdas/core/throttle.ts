@@ -14,14 +14,14 @@ const GIB = 1024 * 1024 * 1024;
 
 /** Counts the request in this minute's window; RATE_LIMITED past the action's limit. */
 export async function assertWithinRate(
-  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  deps: Pick<ServerDeps, 'rateLimits' | 'limits'>,
   action: RatedAction,
   userId: string,
   now: number,
   amount = 1,
 ): Promise<void> {
   const minute = Math.floor(now / MINUTE_MS);
-  const { count } = await deps.counters.increment(
+  const { count } = await deps.rateLimits.increment(
     `rate#${action}#${userId}#${minute}`,
     (minute + 2) * MINUTE_MS,
     amount,
@@ -36,13 +36,13 @@ export async function assertWithinRate(
 
 /** Takes one of this hour's sign-ups of the caller's address (a whole IPv6 /64 counts as one). */
 export async function reserveSignup(
-  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  deps: Pick<ServerDeps, 'rateLimits' | 'limits'>,
   sourceIp: string,
   now: number,
 ): Promise<void> {
   const hour = Math.floor(now / HOUR_MS);
   const max = deps.limits.signupsPerAddressPerHour;
-  const { added } = await deps.counters.addWithin(
+  const { added } = await deps.rateLimits.addWithin(
     `signup#${addressGroup(sourceIp)}#${hour}`,
     1,
     max,
@@ -59,14 +59,14 @@ export async function reserveSignup(
 
 /** Counts `size` bytes against the user's upload quota of this UTC day. */
 export async function reserveUploadBytes(
-  deps: Pick<ServerDeps, 'counters' | 'limits'>,
+  deps: Pick<ServerDeps, 'rateLimits' | 'limits'>,
   userId: string,
   size: number,
   now: number,
 ): Promise<void> {
   const day = Math.floor(now / DAY_MS);
   const max = deps.limits.uploadBytesPerDay;
-  const { added, total } = await deps.counters.addWithin(
+  const { added, total } = await deps.rateLimits.addWithin(
     `upload-bytes#${userId}#${day}`,
     size,
     max,

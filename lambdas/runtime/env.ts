@@ -1,4 +1,5 @@
-import { TABLES, BLOB_BUCKET, type TableName } from '../../infra/resources';
+import { BLOB_BUCKET } from '../stores/blob-objects';
+import type { TableDefinition } from '../stores/table-definition';
 
 /**
  * In AWS a function only has the variables of the tables it was granted, and IAM refuses every
@@ -42,8 +43,8 @@ export function localAccessOf(context: object | undefined): LocalFunctionAccess 
 }
 
 /** The names of this function's tables and bucket, injected by the CDK stack or the local stack. */
-export function tableName(table: TableName, granted?: GrantedNames): string {
-  return required(TABLES[table].envVar, granted);
+export function tableName(table: TableDefinition, granted?: GrantedNames): string {
+  return required(table.envVar, granted);
 }
 
 export function bucketName(granted?: GrantedNames): string {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { closeIfUnbound } from '../../lambdas/core/unbound';
 import type { ServerDeps } from '../../lambdas/runtime/deps';
-import { CachedConnectionStore } from '../../lambdas/stores/cached-connections';
-import type { Connection, ConnectionStore } from '../../lambdas/stores/ports';
+import { CachedConnectionStore } from '../../lambdas/stores/connections';
+import type { Connection, ConnectionStore } from '../../lambdas/stores/connections';
 
 /** The table as every container sees it, counting reads. */
 class SharedRows implements ConnectionStore {

@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { groupRange } from '../../lambdas/core/catch-up';
 import { surplusConnections, USER_CONNECTION_CAP } from '../../lambdas/core/session';
 import {
-  IN_FLIGHT_MAX_MS,
   PageBudget,
   walkStream,
   type EntryStep,
   type StoredNumber,
 } from '../../lambdas/core/stream-walk';
+import { IN_FLIGHT_MAX_MS } from '../../lambdas/timing';
 
 const NOW = 1_800_000_000_000;
 const recent = NOW - 1000;

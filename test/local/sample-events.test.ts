@@ -23,7 +23,7 @@ import {
   sampleEvents,
   samEnvironment,
 } from '../../scripts/sample-events';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack } from '../../tools/local-stack';
 
 const readEvent = (file: string) =>
   JSON.parse(readFileSync(join(EVENTS_DIR, file), 'utf8')) as Record<string, unknown> & {
@@ -150,7 +150,7 @@ describe('sample events', () => {
     const joined = await deps.groups.addMember(SAMPLE.groupId, SAMPLE.other, 256);
     expect(joined).toMatchObject({ outcome: 'joined' });
     const joinSeq = joined.outcome === 'joined' ? joined.group.logSeq : 0;
-    await deps.groups.putMembership(SAMPLE.other, SAMPLE.groupId, joinSeq, Date.now());
+    await deps.memberships.putMembership(SAMPLE.other, SAMPLE.groupId, joinSeq, Date.now());
     await expectOk('members.json', { memberCount: 2 });
     await expectOk('list.json', { groups: [{ groupId: SAMPLE.groupId, memberCount: 2 }] });
     await expectOk('sharekey.json', { epoch: 1, stored: 1, current: true });

@@ -21,19 +21,19 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import type { WirePage } from '../support/catch-up';
+} from '../../tools/accounts';
+import type { WirePage } from '../../tools/wire-events';
 import { asUser, quickUsers } from '../support/deps';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack } from '../../tools/local-stack';
 import { RequestCounter, type RequestCounts } from '../support/request-counter';
 import { BUDGETS } from '../../bench/request-budgets';
-import type { TestClient } from '../support/ws-client';
+import type { TestClient } from '../../tools/ws-client';
 import {
   chainAdding,
   epochFrame,
   joinArtefact,
   publishSignerInStore,
-} from '../support/group-actors';
+} from '../../tools/group-actors';
 import { statementToBase64 } from '../../protocol/group-statement';
 
 let stack: LocalStack;

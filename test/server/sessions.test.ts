@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { hashToken, sessionExpiry } from '../../lambdas/core/session';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
@@ -18,10 +18,10 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 import { inboxItems } from '../support/tables';
-import { TestClient } from '../support/ws-client';
+import { TestClient } from '../../tools/ws-client';
 
 /** A back-off that outlasts the file, so a locked account stays locked. */
 const LIMITS = { signinBaseDelayMs: 10 * 60_000 } as const;

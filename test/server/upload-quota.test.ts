@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
 import { MAX_BLOB_BYTES } from '../../protocol/blobs';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 const MIB = 1024 * 1024;
 let stack: LocalStack;

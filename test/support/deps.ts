@@ -7,7 +7,7 @@ import {
   postToConnection,
 } from '../../lambdas/runtime/management-api';
 import type { RouteContext } from '../../lambdas/runtime/route';
-import type { Connection, ConnectionStore } from '../../lambdas/stores/ports';
+import type { Connection, ConnectionStore } from '../../lambdas/stores/connections';
 
 export function depsWith(overrides: Partial<ServerDeps>): ServerDeps {
   const real = serverDeps();
@@ -18,9 +18,11 @@ export function depsWith(overrides: Partial<ServerDeps>): ServerDeps {
     connections: overrides.connections ?? real.connections,
     mailboxes: overrides.mailboxes ?? real.mailboxes,
     inbox: overrides.inbox ?? real.inbox,
-    counters: overrides.counters ?? real.counters,
+    rateLimits: overrides.rateLimits ?? real.rateLimits,
     deviceCursors: overrides.deviceCursors ?? real.deviceCursors,
     groups: overrides.groups ?? real.groups,
+    memberships: overrides.memberships ?? real.memberships,
+    groupEpochs: overrides.groupEpochs ?? real.groupEpochs,
     groupLog: overrides.groupLog ?? real.groupLog,
     blobs: overrides.blobs ?? real.blobs,
     blobObjects: overrides.blobObjects ?? real.blobObjects,

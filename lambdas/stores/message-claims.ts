@@ -1,7 +1,7 @@
 /**
  * Claim and skip: how a stream (a user's inbox, a group's log) takes a message at most once. The
  * caller has taken the stream's next number; the entry is written there while the message id is
- * claimed for that number with a conditional write in the counters table, both at once, so the
+ * claimed for that number with a conditional write in the `messageClaims` table, both at once, so the
  * common first attempt costs no read. A retry loses the claim: it rewrites the first attempt's
  * entry (in case that attempt died before writing it) and turns its own number into a skipped
  * entry, which pages pass over at once. If the first attempt died without its entry long enough
@@ -10,9 +10,42 @@
  */
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ATTEMPT_MAX_MS } from '../core/stream-walk';
+import { ATTEMPT_MAX_MS } from '../timing';
 import { conditionHolds, toAttributes, toTtl } from './dynamo-common';
-import type { Appended } from './ports';
+import { S, type TableDefinition } from './table-definition';
+
+/**
+ * Message-id claims (claim and skip): one item per (stream, sender, message id), so a retried
+ * send stores nothing twice; and the markers of 1:1 messages dropped for a block. Items expire
+ * with the retention.
+ */
+export const messageClaimsTable = {
+  envVar: 'TABLE_MESSAGE_CLAIMS',
+  partitionKey: S('key'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/** The keys of the table, each prefix defined here once. A message id is its sender's: two senders may use the same one. */
+export const claimKeys = {
+  /** A 1:1 message (or receipt) in a user's inbox. */
+  inbox: (userId: string, from: string, messageId: string) => `msg#${userId}#${from}#${messageId}`,
+  /** A message in a group's log. */
+  groupLog: (groupId: string, from: string, messageId: string) =>
+    `gmsg#${groupId}#${from}#${messageId}`,
+  /** A 1:1 message dropped because its recipient blocks the sender. */
+  dropped: (userId: string, from: string, messageId: string) =>
+    `dropped#${userId}#${from}#${messageId}`,
+} as const;
+
+/** What appending a message to a stream (an inbox, a group's log) answers. */
+export interface Appended {
+  /** The number the message keeps. */
+  readonly seq: number;
+  /** True when its message id was taken before (a retry): nothing new was stored. */
+  readonly duplicate: boolean;
+  /** When it was sent: the time of the attempt that holds its claim. */
+  readonly sentAt: number;
+}
 
 /** Where the entries of one stream are written. */
 export interface StreamEntries {
@@ -32,11 +65,11 @@ interface Claim {
   readonly claimedAt?: number;
 }
 
-/** One message id's claim: an item of the counters table, keyed by stream, sender and message id. */
+/** One message id's claim: an item of the `messageClaims` table, keyed by stream, sender and message id. */
 export class MessageClaim {
   constructor(
     private readonly db: DynamoDBClient,
-    private readonly countersTable: string,
+    private readonly table: string,
     private readonly key: string,
   ) {}
 
@@ -45,7 +78,7 @@ export class MessageClaim {
     return conditionHolds(
       this.db.send(
         new PutItemCommand({
-          TableName: this.countersTable,
+          TableName: this.table,
           Item: toAttributes({ key: this.key, seq, claimedAt: now, expiresAt }),
           ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
           ExpressionAttributeNames: { '#key': 'key' },
@@ -58,7 +91,7 @@ export class MessageClaim {
   async current(): Promise<Claim> {
     const { Item } = await this.db.send(
       new GetItemCommand({
-        TableName: this.countersTable,
+        TableName: this.table,
         Key: { key: { S: this.key } },
         ConsistentRead: true,
       }),
@@ -70,7 +103,7 @@ export class MessageClaim {
     return conditionHolds(
       this.db.send(
         new UpdateItemCommand({
-          TableName: this.countersTable,
+          TableName: this.table,
           Key: { key: { S: this.key } },
           UpdateExpression: 'SET seq = :to, claimedAt = :now',
           ConditionExpression: 'seq = :from',

@@ -6,23 +6,23 @@
  * them (tests that need real ones use the client core, test/support/group-story.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { fromBase64, toBase64 } from '../../protocol/bytes';
+import { fromBase64, toBase64 } from '../protocol/bytes';
 import {
   type AdditionArtefact,
   type RemovalArtefact,
   artefactFromBase64,
   artefactToBase64,
-} from '../../protocol/group-artefacts';
+} from '../protocol/group-artefacts';
 import {
   type GroupStatement,
   decodeStatement,
   memberIds,
   statementHash,
   statementToBase64,
-} from '../../protocol/group-statement';
-import { randomBytes } from '../../client/crypto/primitives';
-import { serverDeps } from '../../lambdas/runtime/deps';
-import type { PublicBundleWire } from '../../protocol/commands';
+} from '../protocol/group-statement';
+import { randomBytes } from '../client/crypto/primitives';
+import { serverDeps } from '../lambdas/runtime/deps';
+import type { PublicBundleWire } from '../protocol/commands';
 import { fakeEnvelope, signupUser, type TestUser } from './accounts';
 import {
   type Signer,

@@ -12,7 +12,55 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchPut, fromTtl, isLive, toTtl, conditionHolds } from './dynamo-common';
-import type { BlobGrant, BlobRecord, BlobStore } from './blob-ports';
+import { S, type TableDefinition } from './table-definition';
+
+/** Uploaded blobs: owner, size, parts, and who may read them. */
+export const blobsTable = {
+  envVar: 'TABLE_BLOBS',
+  partitionKey: S('blobId'),
+  sortKey: S('sk'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+export type BlobState = 'uploading' | 'completed';
+
+export interface BlobRecord {
+  readonly blobId: string;
+  /** The uploader: the only user who may sign part URLs, complete, or send the blob. */
+  readonly owner: string;
+  readonly size: number;
+  readonly partSize: number;
+  readonly partCount: number;
+  /** S3's multipart upload id; absent for a single-PUT blob. */
+  readonly uploadId?: string;
+  readonly state: BlobState;
+  readonly createdAt: number;
+  readonly completedAt?: number;
+  /** The record, its grants and (by the bucket's lifecycle rule) its bytes are gone after this. */
+  readonly expiresAt: number;
+}
+
+export interface BlobGrant {
+  readonly grantedBy: string;
+  /** The file message that granted it. */
+  readonly messageId: string;
+  /** A grant never outlives its blob. */
+  readonly expiresAt: number;
+}
+
+export interface BlobStore {
+  /** Records a new blob; its id is random, so a clash is a bug (throws). */
+  create(blob: BlobRecord): Promise<void>;
+  /** The live record, or undefined when unknown or expired. */
+  get(blobId: string, now: number): Promise<BlobRecord | undefined>;
+  /** uploading → completed; false when it was not uploading (already completed or gone). */
+  markCompleted(blobId: string, completedAt: number): Promise<boolean>;
+  /** Forgets an upload whose bytes turned out wrong. */
+  remove(blobId: string): Promise<void>;
+  /** Lets these users read the blob (idempotent; batched for groups). */
+  grant(blobId: string, userIds: readonly string[], grant: BlobGrant): Promise<void>;
+  hasGrant(blobId: string, userId: string, now: number): Promise<boolean>;
+}
 
 const META = 'meta';
 const grantKey = (userId: string) => `grant#${userId}`;

@@ -1,9 +1,9 @@
 /** Test users over the real protocol: the server treats auth keys and envelopes as opaque bytes. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { localTableName } from '../../infra/resources';
-import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import type { WirePage } from './catch-up';
+import { localTableName } from '../infra/local/names';
+import { makeDynamoClient } from '../lambdas/runtime/aws';
+import type { WirePage } from './wire-events';
 import { TestClient } from './ws-client';
 
 export interface TestUser {

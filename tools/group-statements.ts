@@ -2,8 +2,8 @@
  * Building group statements and artefacts by hand, as any client (honest or not) could: the
  * protocol tests use these to make every statement the rules must refuse.
  */
-import { generateEd25519KeyPair, type KeyPair } from '../../client/crypto/keys';
-import { randomBytes } from '../../client/crypto/primitives';
+import { generateEd25519KeyPair, type KeyPair } from '../client/crypto/keys';
+import { randomBytes } from '../client/crypto/primitives';
 import {
   type AdditionArtefact,
   type AdminAddition,
@@ -15,7 +15,7 @@ import {
   artefactSubject,
   signArtefact,
   sortBySubject,
-} from '../../protocol/group-artefacts';
+} from '../protocol/group-artefacts';
 import {
   type GroupStatement,
   NO_PREVIOUS_STATEMENT,
@@ -27,8 +27,8 @@ import {
   memberIds,
   signStatement,
   statementHash,
-} from '../../protocol/group-statement';
-import type { StatementContext } from '../../protocol/group-verify';
+} from '../protocol/group-statement';
+import type { StatementContext } from '../protocol/group-verify';
 
 export interface Signer {
   readonly id: string;

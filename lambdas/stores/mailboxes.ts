@@ -7,7 +7,6 @@
  */
 import {
   BatchGetItemCommand,
-  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -15,13 +14,42 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { conditionHolds, isConditionFailure, readInBatches, toAttributes } from './dynamo-common';
-import type { MailboxConnection, MailboxStore } from './ports';
+import { S, type TableDefinition } from './table-definition';
+
+/**
+ * One mailbox per user: its live connection ids (with their device) and its inbox counter, read
+ * with GetItem/BatchGetItem to deliver.
+ */
+export const mailboxesTable = {
+  envVar: 'TABLE_MAILBOXES',
+  partitionKey: S('userId'),
+} as const satisfies TableDefinition;
+
+/** A live connection as a user's mailbox lists it. */
+export interface MailboxConnection {
+  readonly connectionId: string;
+  readonly deviceId: string;
+  readonly connectedAt: number;
+  readonly expiresAt: number;
+}
+
+/** One item per user: its live connections and its inbox counter. */
+export interface MailboxStore {
+  /** The new user's mailbox (at signup): no connections, the inbox counter at 0. */
+  create(userId: string): Promise<void>;
+  /** The mailbox of a user without one (a user made before mailboxes), made on first use; no-op when it exists. */
+  ensure(userId: string): Promise<void>;
+  /** Records a connection; returns every connection listed afterwards (expired ones too), oldest first. */
+  addConnection(userId: string, connection: MailboxConnection): Promise<MailboxConnection[]>;
+  removeConnections(userId: string, connectionIds: readonly string[]): Promise<void>;
+  /** Live connections of many users (BatchGetItem, 100 keys a call); users without a mailbox are absent. */
+  connectionsOf(userIds: readonly string[], now: number): Promise<Map<string, MailboxConnection[]>>;
+  /** The user's next inbox number (an atomic counter); undefined when the user has no mailbox. */
+  takeInboxSeq(userId: string): Promise<number | undefined>;
+}
 
 const CONNECTION_PREFIX = 'c#';
 const connectionAttribute = (connectionId: string) => `${CONNECTION_PREFIX}${connectionId}`;
-
-/** The inbox counter of a user from before mailboxes existed (lambdas/stores/dynamo-counters.ts). */
-export const legacyInboxCounterKey = (userId: string) => `seq#${userId}`;
 
 /** The connections recorded in a mailbox item, oldest first: the live ones when `now` is given. */
 function connectionsIn(item: Record<string, unknown>, now?: number): MailboxConnection[] {
@@ -39,8 +67,6 @@ export class DynamoMailboxStore implements MailboxStore {
   constructor(
     private readonly db: DynamoDBClient,
     private readonly table: string,
-    /** Resolved only to make the mailbox of a user from before mailboxes (its old counter). */
-    private readonly countersTable: () => string,
   ) {}
 
   async create(userId: string): Promise<void> {
@@ -48,15 +74,7 @@ export class DynamoMailboxStore implements MailboxStore {
   }
 
   async ensure(userId: string): Promise<void> {
-    // The inbox numbering goes on from the old per-user counter, so no number is used twice.
-    const { Item } = await this.db.send(
-      new GetItemCommand({
-        TableName: this.countersTable(),
-        Key: { key: { S: legacyInboxCounterKey(userId) } },
-        ConsistentRead: true,
-      }),
-    );
-    await this.putNew(userId, Item?.count?.N ? Number(Item.count.N) : 0);
+    await this.putNew(userId, 0);
   }
 
   private async putNew(userId: string, seq: number): Promise<void> {

@@ -1,15 +1,37 @@
 /**
- * Each device's cursors and served marks for all its streams, in one item of the counters table
- * (`cursor#<user>#<device>`), written only over the version it read (a conditional put). Items
- * from before streams hold only `seq`, the inbox cursor.
+ * Each device's cursors and served marks for all its streams, in one item of the
+ * `deviceCursors` table (key userId + deviceId), written only over the version it read (a
+ * conditional put). Items from before streams hold only `seq`, the inbox cursor.
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { INBOX_STREAM } from '../../protocol/catch-up';
 import { conditionHolds, toAttributes } from './dynamo-common';
-import type { DeviceCursorStore, DeviceCursors } from './ports';
+import { S, type TableDefinition } from './table-definition';
 
-const cursorKey = (userId: string, deviceId: string) => `cursor#${userId}#${deviceId}`;
+/** Each device's place in each of its streams (one item per device). */
+export const deviceCursorsTable = {
+  envVar: 'TABLE_DEVICE_CURSORS',
+  partitionKey: S('userId'),
+  sortKey: S('deviceId'),
+} as const satisfies TableDefinition;
+
+/** A device's place in each of its streams (protocol/catch-up.ts), kept in one item. */
+export interface DeviceCursors {
+  /** Everything up to each number is processed, per stream. */
+  readonly cursors: Readonly<Record<string, number>>;
+  /** The highest `through` put in a page for this device on connection `servedOn`, per stream. */
+  readonly served: Readonly<Record<string, number>>;
+  readonly servedOn?: string;
+  /** Bumped by every write: a write is made only over the version it read. */
+  readonly version: number;
+}
+
+export interface DeviceCursorStore {
+  get(userId: string, deviceId: string): Promise<DeviceCursors>;
+  /** Writes `next` if the stored version is still `next.version` (stored as version + 1); false when another write came first. */
+  save(userId: string, deviceId: string, next: DeviceCursors): Promise<boolean>;
+}
 
 export class DynamoDeviceCursorStore implements DeviceCursorStore {
   constructor(
@@ -21,7 +43,7 @@ export class DynamoDeviceCursorStore implements DeviceCursorStore {
     const { Item } = await this.db.send(
       new GetItemCommand({
         TableName: this.table,
-        Key: { key: { S: cursorKey(userId, deviceId) } },
+        Key: { userId: { S: userId }, deviceId: { S: deviceId } },
         ConsistentRead: true,
       }),
     );
@@ -43,7 +65,8 @@ export class DynamoDeviceCursorStore implements DeviceCursorStore {
         new PutItemCommand({
           TableName: this.table,
           Item: toAttributes({
-            key: cursorKey(userId, deviceId),
+            userId,
+            deviceId,
             cursors: next.cursors,
             served: next.served,
             servedOn: next.servedOn,

@@ -2,7 +2,7 @@
  * Browser side of bench/tdes.ts: times our 3DES-EDE3-CBC over 16 MiB (two messages of
  * 2^20 blocks each, under two keys, as in Node) in a Chromium page or worker.
  */
-import { tdesCbcDecrypt, tdesCbcEncrypt } from '../../../client/crypto/tdes';
+import { tdesCbcDecrypt, tdesCbcEncrypt } from '../client/crypto/tdes';
 
 export interface TdesBenchInput {
   /** Plaintext bytes per message (each message gets its own key). */

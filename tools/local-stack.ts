@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../infra/local/stack';
 
 export const FREE_PORTS = { gatewayPort: 0, dynamoPort: 0, s3Port: 0 } as const;
 

@@ -11,7 +11,64 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionHolds, fromTtl, isLive, toTtl } from './dynamo-common';
-import type { DeviceRecord, DeviceStore, InviteRecord } from './ports';
+import { S, type TableDefinition } from './table-definition';
+
+/**
+ * Each account's devices (`device#<id>`: when its sessions started to count, its current device
+ * credential) and one-time device invites (`invite#<credential id>`, expiring).
+ */
+export const devicesTable = {
+  envVar: 'TABLE_DEVICES',
+  partitionKey: S('userId'),
+  sortKey: S('sk'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/**
+ * One device of an account. A session counts only while its device exists and its `issuedAt`
+ * is not before `sessionsFrom`; removing the device or moving `sessionsFrom` ends them all.
+ */
+export interface DeviceRecord {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly sessionsFrom: number;
+  /** The id of its one valid device credential, if it has one. */
+  readonly credentialId?: string;
+}
+
+/** A one-time device credential not yet used. */
+export interface InviteRecord {
+  readonly userId: string;
+  readonly credentialId: string;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface DeviceStore {
+  get(userId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  list(userId: string): Promise<DeviceRecord[]>;
+  /**
+   * A signin on this device: creates it (its sessions count from `now`) or touches it, and makes
+   * `credentialId` its one valid credential.
+   */
+  signedIn(userId: string, deviceId: string, credentialId: string, now: number): Promise<void>;
+  /** Touches the device if a session issued at `issuedAt` still counts; false when it does not. */
+  resumed(userId: string, deviceId: string, issuedAt: number, now: number): Promise<boolean>;
+  /** Makes `credentialId` its one valid credential (undefined: none), if the device exists. */
+  setCredential(userId: string, deviceId: string, credentialId: string | undefined): Promise<void>;
+  /** Revokes this credential if it is still the device's. */
+  revokeCredential(userId: string, deviceId: string, credentialId: string): Promise<void>;
+  /** Ends every session issued before `now` and revokes the credential. */
+  endSessions(userId: string, deviceId: string, now: number): Promise<void>;
+  /** False when there was no such device. */
+  remove(userId: string, deviceId: string): Promise<boolean>;
+  putInvite(invite: InviteRecord): Promise<void>;
+  getInvite(userId: string, credentialId: string, now: number): Promise<InviteRecord | undefined>;
+  removeInvite(userId: string, credentialId: string): Promise<void>;
+}
 
 const deviceKey = (userId: string, deviceId: string) => ({ userId, sk: `device#${deviceId}` });
 const inviteKey = (userId: string, credentialId: string) => ({

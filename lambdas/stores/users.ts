@@ -1,12 +1,78 @@
+/**
+ * Accounts: one item per user (table `users`, key userId) with the scrypt hash of its auth key,
+ * its published key bundle, its sealed key backup and its block list.
+ */
 import {
   GetCommand,
   PutCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { PublicBundleWire } from '../../protocol/commands';
+import type { BackupBlobRef, PublicBundleWire } from '../../protocol/commands';
 import { batchGetDocuments, conditionHolds, isConditionFailure } from './dynamo-common';
-import type { BackupOutcome, PublishOutcome, StoredBackup, UserRecord, UserStore } from './ports';
+import { S, type TableDefinition } from './table-definition';
+
+/** One item per account: the scrypt hash of the auth key, public key bundle, encrypted key backup. */
+export const usersTable = {
+  envVar: 'TABLE_USERS',
+  partitionKey: S('userId'),
+} as const satisfies TableDefinition;
+
+export interface UserRecord {
+  readonly userId: string;
+  /** scrypt(auth key, salt); the auth key itself is never stored. */
+  readonly authSalt: string;
+  readonly authHash: string;
+  readonly createdAt: number;
+  readonly bundle?: PublicBundleWire;
+  /** The key backup, sealed by the client under a key the server never sees. */
+  readonly backup?: string;
+  /** Instead of `backup`: a backup too big for an item, kept in the bucket (lambdas/commands/keys.ts). */
+  readonly backupBlob?: BackupBlobRef;
+  /** The backup's version as its writer named it (0 for a backup stored before versions). */
+  readonly backupVersion?: number;
+  /** Users whose 1:1 messages and files to this user are dropped. */
+  readonly blocked?: readonly string[];
+}
+
+export type PublishOutcome = 'published' | 'identity-differs' | 'prekey-not-newer';
+/** A key backup as the user item holds it: inline, or a reference to its kept blob. */
+export type StoredBackup = { readonly inline: string } | { readonly blob: BackupBlobRef };
+export type BackupOutcome =
+  /** `replacedBlob`: the kept blob of the backup this one replaced, now unreferenced. */
+  { stored: true; replacedBlob?: BackupBlobRef } | { stored: false; currentVersion: number };
+
+export interface UserStore {
+  /** False when the name is taken (conditional write). */
+  create(user: UserRecord): Promise<boolean>;
+  get(userId: string): Promise<UserRecord | undefined>;
+  /** Many users' published bundles (BatchGetItem, 100 keys a call); users without one are absent. */
+  bundlesOf(userIds: readonly string[]): Promise<Map<string, PublicBundleWire>>;
+  /** Of these users, those who block `blockedId` (BatchGetItem). */
+  blockersOf(userIds: readonly string[], blockedId: string): Promise<Set<string>>;
+  /**
+   * Stores the bundle unless its identity keys differ from the stored ones (never silently
+   * replaced) or its signed prekey is not newer than the stored one (the same prekey again is
+   * a harmless retry).
+   */
+  publishBundle(userId: string, bundle: PublicBundleWire): Promise<PublishOutcome>;
+  /** Compare and swap: stores the backup as `version` only while the stored version is `replaces`. */
+  putBackup(
+    userId: string,
+    backup: StoredBackup,
+    version: number,
+    replaces: number,
+  ): Promise<BackupOutcome>;
+  /** Replaces the auth key's hash if it is still `expectedHash`; false when it changed meanwhile. */
+  changeAuthKey(
+    userId: string,
+    expectedHash: string,
+    next: { authSalt: string; authHash: string },
+  ): Promise<boolean>;
+  /** Adds to the block list unless it already holds `max` users; false when full. */
+  block(userId: string, blockedId: string, max: number): Promise<boolean>;
+  unblock(userId: string, blockedId: string): Promise<void>;
+}
 
 export class DynamoUserStore implements UserStore {
   constructor(

@@ -1,3 +1,4 @@
+/** Sessions (table `sessions`, key tokenHash): the SHA-256 of each token, never the token. */
 import {
   DeleteCommand,
   GetCommand,
@@ -6,7 +7,32 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionHolds, fromTtl, isLive, toTtl } from './dynamo-common';
-import type { Session, SessionStore } from './ports';
+import { S, type TableDefinition } from './table-definition';
+
+/** Session tokens, stored as SHA-256 hashes with an expiry. */
+export const sessionsTable = {
+  envVar: 'TABLE_SESSIONS',
+  partitionKey: S('tokenHash'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+export interface Session {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly deviceId: string;
+  /** When it was opened: a session counts only if its device's sessions started no later. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  /** Sessions opened before `issuedAt` existed (none has it) read as absent: sign in again. */
+  get(tokenHash: string, now: number): Promise<Session | undefined>;
+  /** Moves the expiry (a resume); a session revoked meanwhile stays revoked. */
+  slide(tokenHash: string, expiresAt: number): Promise<void>;
+  revoke(tokenHash: string): Promise<void>;
+}
 
 export class DynamoSessionStore implements SessionStore {
   constructor(

@@ -1,27 +1,90 @@
 /**
  * Group logs in DynamoDB (table `groupLog`, key groupId + seq): each group message, epoch, join
  * and leave is written once, at a number the group item's counter gave it; nothing is written per
- * member. A message's (group, sender, message id) is claimed in the counters table, so a retry
- * writes nothing twice (lambdas/stores/claimed-append.ts). Runs on the low-level client with its
+ * member. A message's (group, sender, message id) is claimed in the `messageClaims` table, so a retry
+ * writes nothing twice (./message-claims.ts). Runs on the low-level client with its
  * middleware cached, like the other stores on the delivery path.
  */
 import { PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { appendClaimed, MessageClaim } from './claimed-append';
+import { RETENTION_MS } from '../../protocol/limits';
 import { conditionHolds, fromTtl, isLive, itemExists, toAttributes, toTtl } from './dynamo-common';
-import { RETENTION_MS } from './dynamo-inbox';
-import type { GroupLogEntry, GroupLogStore, NewLogEntry, NewMessageEntry } from './group-ports';
-import type { Appended } from './ports';
+import { appendClaimed, claimKeys, MessageClaim, type Appended } from './message-claims';
+import { N, S, type TableDefinition } from './table-definition';
 
-const claimKey = (groupId: string, from: string, messageId: string) =>
-  `gmsg#${groupId}#${from}#${messageId}`;
+/** One log per group with its own sequence: messages, epochs, joins, leaves (fan-out on read). */
+export const groupLogTable = {
+  envVar: 'TABLE_GROUP_LOG',
+  partitionKey: S('groupId'),
+  sortKey: N('seq'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/** An entry of a group's log, as a page reads it. */
+interface LogEntryBase {
+  readonly groupId: string;
+  readonly seq: number;
+  readonly messageId: string;
+  readonly sentAt: number;
+  /** When the entry was written, after its number was taken (lambdas/core/stream-walk.ts). */
+  readonly storedAt: number;
+}
+export interface MessageLogEntry extends LogEntryBase {
+  readonly kind: 'message';
+  readonly from: string;
+  readonly epoch: number;
+  readonly envelope: string;
+}
+/** An epoch became current: readers get it with their own key-share. */
+export interface EpochLogEntry extends LogEntryBase {
+  readonly kind: 'epoch';
+  readonly from: string;
+  readonly epoch: number;
+  readonly statement: string;
+  /** Its hash (base64): only key-shares made for it are served with it. */
+  readonly statementHash?: string;
+}
+export interface MembershipLogEntry extends LogEntryBase {
+  readonly kind: 'member-joined' | 'member-left';
+  readonly userId: string;
+  readonly memberCount: number;
+  readonly epoch: number;
+}
+/** A number a retry took and did not use (claim and skip). */
+export interface SkippedLogEntry extends LogEntryBase {
+  readonly kind: 'skipped';
+}
+export type GroupLogEntry = MessageLogEntry | EpochLogEntry | MembershipLogEntry | SkippedLogEntry;
+
+type NewEntry<T> = T extends GroupLogEntry ? Omit<T, 'seq' | 'storedAt'> : never;
+export type NewLogEntry = NewEntry<GroupLogEntry>;
+export type NewMessageEntry = NewEntry<MessageLogEntry>;
+
+/** One log per group, numbered by the group item's counter; entries expire after the retention. */
+export interface GroupLogStore {
+  /**
+   * Writes a message at `seq` (just taken from the group item) unless (group, sender, message id)
+   * was taken before (claim and skip, ./message-claims.ts).
+   */
+  appendMessage(seq: number, message: NewMessageEntry, now: number): Promise<Appended>;
+  /** Writes a notice, an epoch or a skipped number at `seq` unless an entry is there already (then false). */
+  putEntry(seq: number, entry: NewLogEntry, now: number): Promise<boolean>;
+  /** Entries with `after` < seq ≤ `until` (no upper bound when absent), ascending, at most `limit`. */
+  entries(
+    groupId: string,
+    after: number,
+    until: number | undefined,
+    limit: number,
+    now: number,
+  ): Promise<{ items: GroupLogEntry[]; more: boolean }>;
+}
 
 export class DynamoGroupLogStore implements GroupLogStore {
   constructor(
     private readonly db: DynamoDBClient,
     private readonly logTable: string,
-    /** Resolved only for messages (their claims): notices need no counters table. */
-    private readonly countersTable: () => string,
+    /** Resolved only for messages (their claims): notices need no claims table. */
+    private readonly claimsTable: () => string,
   ) {}
 
   async appendMessage(seq: number, message: NewMessageEntry, now: number): Promise<Appended> {
@@ -33,7 +96,7 @@ export class DynamoGroupLogStore implements GroupLogStore {
       this.db.send(new PutItemCommand({ TableName: this.logTable, Item: toAttributes(item) }));
     return appendClaimed(
       seq,
-      new MessageClaim(this.db, this.countersTable(), claimKey(groupId, from, messageId)),
+      new MessageClaim(this.db, this.claimsTable(), claimKeys.groupLog(groupId, from, messageId)),
       {
         putEntry: async (at, sentAt) => {
           await put({ ...message, sentAt, seq: at, storedAt, expiresAt });

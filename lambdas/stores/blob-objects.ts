@@ -16,7 +16,73 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import type { BlobObjectStore, CompleteResult, CompletedPart } from './blob-ports';
+import { RETENTION_DAYS } from '../../protocol/limits';
+
+/** The blob bucket: its variable, its lifecycle and the CORS rule browsers need. */
+export const BLOB_BUCKET = {
+  envVar: 'BLOB_BUCKET',
+  /** Blobs (the keys under this prefix) and stale multipart uploads are removed after these many days. */
+  expireAfterDays: RETENTION_DAYS,
+  expiringPrefix: 'blobs/',
+  abortIncompleteMultipartAfterDays: 1,
+  /** Browsers PUT parts and GET blobs with presigned URLs. */
+  cors: {
+    allowedMethods: ['GET', 'PUT', 'HEAD'] as const,
+    allowedHeaders: ['*'],
+    exposedHeaders: ['ETag'],
+    maxAgeSeconds: 3000,
+  },
+} as const;
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
+export type CompleteResult =
+  | { readonly ok: true }
+  /** S3 refused the part list (a wrong ETag, a part missing, a part too small). */
+  | {
+      readonly ok: false;
+      readonly reason: 'invalid-parts' | 'no-such-upload';
+      readonly detail: string;
+    };
+
+export interface BlobObjectStore {
+  /** Starts a multipart upload for the key; returns its upload id. */
+  startMultipart(key: string): Promise<string>;
+  /**
+   * A presigned PUT of exactly `contentLength` bytes of `application/octet-stream` (both signed),
+   * for a part of a multipart upload or, without `uploadId`, for the whole object.
+   */
+  signPut(
+    key: string,
+    contentLength: number,
+    expiresInSeconds: number,
+    part?: { uploadId: string; partNumber: number },
+  ): Promise<string>;
+  completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: readonly CompletedPart[],
+  ): Promise<CompleteResult>;
+  /** The stored object's size, or undefined when there is none. */
+  head(key: string): Promise<{ size: number } | undefined>;
+  remove(key: string): Promise<void>;
+  signGet(key: string, expiresInSeconds: number): Promise<string>;
+  /** The whole object (small ones only: a key backup), or undefined when there is none. */
+  read(key: string): Promise<Uint8Array | undefined>;
+  /** Writes a whole object (a key backup the server keeps). */
+  write(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** Where a blob's bytes live in the bucket (expired by the bucket's lifecycle rule). */
+export const blobKey = (blobId: string): string => `blobs/${blobId}`;
+/**
+ * Where a kept key backup lives: outside `blobs/`, so no lifecycle rule expires it; the server
+ * deletes it when a newer backup replaces it (lambdas/commands/keys.ts).
+ */
+export const keptBackupKey = (blobId: string): string => `backups/${blobId}`;
 
 /** The headers every PUT URL signs besides `host`. */
 export const SIGNED_PUT_HEADERS: ReadonlySet<string> = new Set(['content-length', 'content-type']);

@@ -1,3 +1,8 @@
+/**
+ * Rate limits (table `rateLimits`, key `key`): counters that live for one window (requests per
+ * minute, sign-ups per address per hour, upload bytes per day) and sign-in attempt reservations.
+ * Every key of the table is built by `rateLimitKeys`.
+ */
 import {
   DeleteCommand,
   GetCommand,
@@ -5,9 +10,81 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionHolds, fromTtl, isConditionFailure, isLive, toTtl } from './dynamo-common';
-import type { AttemptCounter, CounterStore } from './ports';
+import { S, type TableDefinition } from './table-definition';
 
-export class DynamoCounterStore implements CounterStore {
+/** Rate-limit windows and sign-in attempt counters, each expiring with its window. */
+export const rateLimitsTable = {
+  envVar: 'TABLE_RATE_LIMITS',
+  partitionKey: S('key'),
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/** The keys of the table, each prefix defined here once. */
+export const rateLimitKeys = {
+  /** Requests of one kind by one user in one minute. */
+  perMinute: (action: string, userId: string, minute: number) =>
+    `rate#${action}#${userId}#${minute}`,
+  /** Sign-ups from one address group in one hour. */
+  signups: (addressGroup: string, hour: number) => `signup#${addressGroup}#${hour}`,
+  /** Bytes uploaded by one user in one day. */
+  uploadBytes: (userId: string, day: number) => `upload-bytes#${userId}#${day}`,
+  /** Failed sign-ins from one address group. */
+  signinFailuresOfAddress: (addressGroup: string) => `fail#ip#${addressGroup}`,
+  /** Failed sign-ins to one account. */
+  signinFailuresOfUser: (userId: string) => `fail#user#${userId}`,
+  /** Failed password checks of one device's password change. */
+  passwordFailures: (userId: string, deviceId: string) => `fail#password#${userId}#${deviceId}`,
+  /** Failed sign-ins with one device credential. */
+  credentialFailures: (credentialId: string) => `fail#cred#${credentialId}`,
+} as const;
+
+/**
+ * Sign-in attempts reserved under one key (an account, an address, a device credential) and not
+ * released; `version` changes with every write, so a reservation is a compare-and-swap on it.
+ */
+export interface AttemptCounter {
+  readonly count: number;
+  /** No further attempt may be reserved before this (ms since epoch). */
+  readonly nextAt: number;
+  readonly version: number;
+  readonly expiresAt: number;
+}
+
+export interface RateLimitStore {
+  /** Atomically adds `by` (default 1) and returns the new count; the window starts at the first hit. */
+  increment(
+    key: string,
+    expiresAt: number,
+    by?: number,
+  ): Promise<{ count: number; updatedAt: number }>;
+  /**
+   * Atomically adds `amount` unless the total would pass `max`; the window starts at the first
+   * add. Returns whether it was added and the total (after adding, or as it stands when refused).
+   */
+  addWithin(
+    key: string,
+    amount: number,
+    max: number,
+    expiresAt: number,
+  ): Promise<{ added: boolean; total: number }>;
+  get(key: string, now: number): Promise<{ count: number; updatedAt: number } | undefined>;
+  reset(key: string): Promise<void>;
+  getAttempts(key: string, now: number): Promise<AttemptCounter | undefined>;
+  /**
+   * Writes `next` if the counter is still `seen` (undefined: absent or expired); false when
+   * another attempt changed it first.
+   */
+  swapAttempts(
+    key: string,
+    seen: AttemptCounter | undefined,
+    next: Omit<AttemptCounter, 'version'>,
+    now: number,
+  ): Promise<boolean>;
+  /** Gives back one reserved attempt (never below zero). */
+  releaseAttempt(key: string): Promise<void>;
+}
+
+export class DynamoRateLimitStore implements RateLimitStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
