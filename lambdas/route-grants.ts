@@ -40,7 +40,7 @@ export type BlobObjectAction = 'GetObject' | 'PutObject' | 'DeleteObject';
 
 export interface BucketGrant {
   readonly objects: readonly BlobObjectAction[];
-  /** Object actions on the bucket's `backups/*` keys: kept key backups (lambdas/core/backups.ts). */
+  /** Object actions on the bucket's `backups/*` keys: kept key backups (lambdas/commands/keys.ts). */
   readonly backups?: readonly BlobObjectAction[];
   /**
    * `s3:ListBucket` on the bucket, for a function that HEADs keys that may not exist: without

@@ -148,7 +148,7 @@ const sendsToUser = allOf(
   pushesToUsers,
 );
 
-/** reserveAttempt (lambdas/core/signin-attempts.ts): getAttempts, swapAttempts, release, reset. */
+/** reserveAttempt (lambdas/shared/signin-attempts.ts): getAttempts, swapAttempts, release, reset. */
 const reservesAttempts: TableGrants = {
   rateLimits: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] },
 };
@@ -161,7 +161,7 @@ const bindsCheckedConnection = allOf(bindsConnection, {
   connections: { items: ['DeleteItem'] },
 });
 /**
- * disconnect (lambdas/core/devices.ts): the user's connections from its mailbox (BatchGetItem)
+ * disconnect (lambdas/shared/disconnect.ts): the user's connections from its mailbox (BatchGetItem)
  * and their rows (GetItem), each forgotten (out of the mailbox, row deleted) and closed through
  * @connections, the caller's own after its reply.
  */
@@ -170,8 +170,12 @@ const disconnectsDevices: TableGrants = {
   connections: { items: ['GetItem', 'DeleteItem'] },
 };
 
-const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => ({
-  entry: `lambdas/handlers/${name}.ts`,
+const spec = (
+  name: string,
+  grants: Partial<FunctionGrants> = {},
+  folder: 'commands' | 'background' = 'commands',
+): RouteSpec => ({
+  entry: `lambdas/${folder}/${name}.ts`,
   tables: {},
   pushes: false,
   closesConnections: false,
@@ -231,7 +235,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     pushes: true,
     closesConnections: true,
   }),
-  // Sessions (lambdas/core/devices.ts, password.ts, blocks.ts).
+  // Sessions end through lambdas/shared/disconnect.ts.
   signout: spec('signout', {
     // SessionStore.revoke, DeviceStore.setCredential, then the session's connections.
     tables: allOf(
@@ -273,7 +277,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     tables: allOf(signedIn, rateLimited, { users: { items: ['GetItem', 'UpdateItem'] } }),
   }),
   // publish and put-backup update the user item (conditionally, reading it after a refusal);
-  // fetch and get-backup read it. A backup named by its upload (lambdas/core/backups.ts): the
+  // fetch and get-backup read it. A backup named by its upload (lambdas/commands/keys.ts): the
   // upload's record (BlobStore.get, .remove) and bytes (read, then deleted), the kept copy
   // under backups/ (written, its GET signed, the replaced one deleted).
   keys: spec('keys', {
@@ -406,12 +410,13 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
 
 /** Functions that no WebSocket route invokes: each is fed by the queue its key names. */
 export const BACKGROUND_FUNCTIONS = {
-  /** Closes connections still unbound after the grace period (lambdas/core/unbound.ts). */
+  /** Closes connections still unbound after the grace period (lambdas/background/reap-unbound.ts). */
   // closeIfUnbound reads the connection (ConnectionStore.get), then closes it through @connections.
-  reapUnbound: spec('reap-unbound', {
-    tables: { connections: { items: ['GetItem'] } },
-    closesConnections: true,
-  }),
+  reapUnbound: spec(
+    'reap-unbound',
+    { tables: { connections: { items: ['GetItem'] } }, closesConnections: true },
+    'background',
+  ),
 } as const satisfies Record<string, RouteSpec>;
 
 /** Every function the stack makes: the routes, then the background functions. */

@@ -1,5 +1,5 @@
 /**
- * How long a handler may run, and the two waits the stream rules (lambdas/core/stream-walk.ts,
+ * How long a handler may run, and the two waits the stream rules (lambdas/shared/stream-walk.ts,
  * lambdas/stores/message-claims.ts) derive from it. A leaf: the CDK stack sets the timeout from
  * here, the stores and cores read the waits.
  */

@@ -14,7 +14,7 @@ export const REASONS = {
     '$connect cannot check a credential either: browsers cannot set headers on a WebSocket and tokens ' +
     'never travel in URLs, so a connection starts unbound and its first frame is signup, signin or ' +
     'resume. Every other handler refuses an unbound connection with UNAUTHENTICATED (requireUser, ' +
-    'lambdas/core/session.ts), and reap-unbound closes connections still unbound after 10 s.',
+    'lambdas/shared/sessions.ts), and reap-unbound closes connections still unbound after 10 s.',
   nodeRuntime:
     'Node.js 22 is the runtime the handlers are built for (esbuild target node22) and tested on: npm ' +
     'test runs the handler and local-cloud suites under Node 22 and imports every bundle in Node 22. ' +
@@ -42,7 +42,7 @@ export const REASONS = {
     'hold nothing worth replaying.',
   deviceCredentialKeyRotation:
     'The secret is the MAC key of device credentials, which only decide which sign-in back-off an ' +
-    'attempt is judged by (lambdas/core/device-credentials.ts); it opens nothing. Rotating it revokes ' +
+    'attempt is judged by (lambdas/shared/device-credentials.ts); it opens nothing. Rotating it revokes ' +
     "every device's credential at once, after which all devices share the account's back-off until " +
     'they sign in again, so it is rotated deliberately (after a suspected leak), not on a schedule.',
   webBucketAccessLogs:

@@ -49,7 +49,7 @@ export class CipherlineStack extends Stack {
   readonly data: DataStores;
   readonly api: CipherlineApi;
   readonly unboundQueue: Queue;
-  /** The MAC key of device credentials (lambdas/core/device-credentials.ts). */
+  /** The MAC key of device credentials (lambdas/shared/device-credentials.ts). */
   readonly deviceCredentialKey: Secret;
   /** Every handler, by route key or background function name. */
   readonly functions = new Map<string, HandlerFunction>();

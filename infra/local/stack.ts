@@ -14,7 +14,7 @@ import {
   withLocalConfiguration,
   type LocalConfiguration,
 } from '../../lambdas/runtime/local-config';
-import { withOverrides, type LimitOverrides } from '../../lambdas/core/limits';
+import { withOverrides, type LimitOverrides } from '../../lambdas/shared/limits';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
@@ -52,7 +52,7 @@ export interface LocalStackOptions {
   /** The gateway's limits (frame and message sizes, timers); the real service's by default. */
   readonly limits?: Partial<GatewayLimits>;
   /**
-   * The server's limits (lambdas/core/limits.ts): the production values unless set here. This is
+   * The server's limits (lambdas/shared/limits.ts): the production values unless set here. This is
    * the only way to change them, and the CDK stack has none.
    */
   readonly serverLimits?: LimitOverrides;

@@ -24,7 +24,7 @@ import { DynamoUserStore, type UserStore } from '../stores/users';
 import { TABLES } from '../tables';
 import { lazyClients, processClients, type AwsClients } from './aws';
 import { bucketName, localAccessOf, tableName, type LocalFunctionAccess } from './env';
-import { PRODUCTION_LIMITS, type ServerLimits } from '../core/limits';
+import { PRODUCTION_LIMITS, type ServerLimits } from '../shared/limits';
 import { localConfigurationOf, type LocalConfiguration } from './local-config';
 
 export interface ServerDeps {

@@ -38,7 +38,7 @@ export interface RouteContext {
   close(connectionId: string): Promise<void>;
   /**
    * Closes this connection once the reply is out: closing it now would lose the reply, so the
-   * unbound-connection check (lambdas/core/unbound.ts) closes it shortly after. The caller has
+   * unbound-connection check (lambdas/background/reap-unbound.ts) closes it shortly after. The caller has
    * unbound it first. Only routes whose handler passes `scheduleClose` may.
    */
   closeAfterReply(): Promise<void>;

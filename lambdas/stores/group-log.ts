@@ -26,7 +26,7 @@ interface LogEntryBase {
   readonly seq: number;
   readonly messageId: string;
   readonly sentAt: number;
-  /** When the entry was written, after its number was taken (lambdas/core/stream-walk.ts). */
+  /** When the entry was written, after its number was taken (lambdas/shared/stream-walk.ts). */
   readonly storedAt: number;
 }
 export interface MessageLogEntry extends LogEntryBase {
@@ -89,7 +89,7 @@ export class DynamoGroupLogStore implements GroupLogStore {
 
   async appendMessage(seq: number, message: NewMessageEntry, now: number): Promise<Appended> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    // Read after the number was taken, as lambdas/core/stream-walk.ts relies on.
+    // Read after the number was taken, as lambdas/shared/stream-walk.ts relies on.
     const storedAt = Date.now();
     const { groupId, from, messageId, sentAt } = message;
     const put = (item: Record<string, unknown>) =>

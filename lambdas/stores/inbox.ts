@@ -33,7 +33,7 @@ interface InboxItemBase {
   readonly expiresAt: number;
   /**
    * When the store wrote the item, taken after its number was allocated: it bounds when every
-   * lower number was allocated (lambdas/core/stream-walk.ts). Absent on items stored before it existed.
+   * lower number was allocated (lambdas/shared/stream-walk.ts). Absent on items stored before it existed.
    */
   readonly storedAt?: number;
 }
@@ -111,7 +111,7 @@ export class DynamoInboxStore implements InboxStore {
 
   async appendAt(userId: string, seq: number, item: NewInboxItem, now: number): Promise<Appended> {
     const expiresAt = toTtl(now + RETENTION_MS);
-    // Read after the number was taken, as lambdas/core/stream-walk.ts relies on.
+    // Read after the number was taken, as lambdas/shared/stream-walk.ts relies on.
     const storedAt = Date.now();
     const stored = { ...item, userId, expiresAt, storedAt };
     const { from, messageId, sentAt } = item;

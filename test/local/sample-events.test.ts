@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../infra/local/gateway-events';
 import { importGrantedHandler, loadRouteHandlers, type LocalStack } from '../../infra/local/stack';
 import { BACKGROUND_FUNCTIONS, ROUTE_TABLE } from '../../lambdas/route-table';
-import { hashToken } from '../../lambdas/core/session';
+import { hashToken } from '../../lambdas/shared/sessions';
 import { serverDeps } from '../../lambdas/runtime/deps';
 import type { LambdaHandler } from '../../infra/local/gateway';
 import {

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/local/names';
-import { joinGroup } from '../../lambdas/core/groups';
+import { joinGroup } from '../../lambdas/commands/join';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../../tools/accounts';
 import {

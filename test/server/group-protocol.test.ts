@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { randomBytes } from '../../client/crypto/primitives';
 import { fakeEnvelope, type TestUser } from '../../tools/accounts';
 import {

@@ -9,8 +9,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/local/names';
-import { send } from '../../lambdas/core/delivery';
-import { USER_CONNECTION_CAP } from '../../lambdas/core/session';
+import { send } from '../../lambdas/commands/send';
+import { USER_CONNECTION_CAP } from '../../lambdas/shared/sessions';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { serverDeps } from '../../lambdas/runtime/deps';
 import {

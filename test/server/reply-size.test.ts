@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/local/names';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { DynamoGroupEpochStore } from '../../lambdas/stores/group-epochs';
 import { DynamoGroupStore } from '../../lambdas/stores/groups';

@@ -11,9 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import { joinGroup } from '../../lambdas/core/groups';
-import { shareKey } from '../../lambdas/core/group-keys';
-import { fanOutToGroup } from '../../lambdas/core/group-send';
+import { joinGroup } from '../../lambdas/commands/join';
+import { shareKey } from '../../lambdas/commands/sharekey';
+import { fanOutToGroup } from '../../lambdas/shared/group-fan-out';
 import {
   fakeEnvelope,
   goOffline,

@@ -7,8 +7,8 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { localTableName } from '../../infra/local/names';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
-import { hashToken, sessionExpiry } from '../../lambdas/core/session';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
+import { hashToken, sessionExpiry } from '../../lambdas/shared/sessions';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
 import {

@@ -1,7 +1,7 @@
 /** A connection that does not sign in within the grace period is closed (grace shortened through the stack's limits). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { newAuthKey, newDeviceId } from '../../tools/accounts';
 import { startTestStack } from '../../tools/local-stack';
 import { TestClient } from '../../tools/ws-client';

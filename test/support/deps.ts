@@ -1,5 +1,5 @@
 /** The real stores of the in-process local stack, with some replaced (fault injection, a fixed clock). */
-import { hashToken, newSessionToken } from '../../lambdas/core/session';
+import { hashToken, newSessionToken } from '../../lambdas/shared/sessions';
 import { serverDeps, type ServerDeps } from '../../lambdas/runtime/deps';
 import {
   deleteConnection,
