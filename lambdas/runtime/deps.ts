@@ -2,7 +2,7 @@
  * The stores a handler's core works with, built on first use (cold start) from the environment.
  * Lazy, so a Lambda only needs the table names of the stores its route really touches.
  */
-import { S3BlobObjectStore, type BlobObjectStore } from '../stores/blob-objects';
+import { BLOB_BUCKET, S3BlobObjectStore, type BlobObjectStore } from '../stores/blob-objects';
 import { DynamoBlobStore, type BlobStore } from '../stores/blobs';
 import {
   CachedConnectionStore,
@@ -138,7 +138,7 @@ class EnvironmentDeps implements ServerDeps {
     );
   }
   get blobObjects() {
-    const bucket = bucketName(this.access?.environmentNames);
+    const bucket = bucketName(BLOB_BUCKET, this.access?.environmentNames);
     return this.once(
       `blobObjects:${bucket}`,
       () => new S3BlobObjectStore(this.clients.s3, bucket, this.clients.s3Signer),

@@ -1,4 +1,3 @@
-import { BLOB_BUCKET } from '../stores/blob-objects';
 import type { TableDefinition } from '../stores/table-definition';
 
 /**
@@ -47,8 +46,9 @@ export function tableName(table: TableDefinition, granted?: GrantedNames): strin
   return required(table.envVar, granted);
 }
 
-export function bucketName(granted?: GrantedNames): string {
-  return required(BLOB_BUCKET.envVar, granted);
+/** The bucket's name; its definition comes from the caller, so env.ts bundles no store code. */
+export function bucketName(bucket: { readonly envVar: string }, granted?: GrantedNames): string {
+  return required(bucket.envVar, granted);
 }
 
 /** Local development points the SDK clients at dynalite, s3rver and the local gateway. */
