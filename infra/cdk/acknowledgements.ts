@@ -6,7 +6,6 @@
 import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
-import type { CipherlineStack } from './stack';
 
 export const REASONS = {
   routesWithoutAuthorizer:
@@ -89,7 +88,28 @@ function findingRef(scope: IConstruct): string {
   return stack.resolve(stack.getLogicalId(scope.node.defaultChild as CfnElement)) as string;
 }
 
-export function acknowledgeFindings(stack: CipherlineStack): void {
+/**
+ * The parts of the stack the acknowledgements name; ./stack.ts passes itself, so the two files
+ * do not import each other.
+ */
+export interface AcknowledgedParts {
+  readonly api: {
+    readonly api: IConstruct;
+    readonly stage: { readonly stageName: string };
+    readonly cloudWatchRole?: IConstruct;
+  };
+  readonly data: { readonly blobBucket: IConstruct };
+  readonly unboundQueue: IConstruct;
+  readonly deviceCredentialKey: IConstruct;
+  readonly functions: ReadonlyMap<string, IConstruct & { readonly role?: IConstruct }>;
+  readonly web: {
+    readonly bucket: IConstruct;
+    readonly distribution: IConstruct;
+    readonly deployment: { readonly role: IConstruct; readonly handler: IConstruct };
+  };
+}
+
+export function acknowledgeFindings(stack: AcknowledgedParts): void {
   acknowledge(stack.api.api, 'AwsSolutions-APIG4', REASONS.routesWithoutAuthorizer);
   acknowledge(stack.data.blobBucket, 'AwsSolutions-S1', REASONS.blobAccessLogs);
   acknowledge(stack.unboundQueue, 'AwsSolutions-SQS3', REASONS.unboundQueueDlq);
@@ -126,7 +146,7 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
   }
 }
 
-function acknowledgeWebFindings(stack: CipherlineStack): void {
+function acknowledgeWebFindings(stack: AcknowledgedParts): void {
   const { bucket, distribution, deployment } = stack.web;
   acknowledge(bucket, 'AwsSolutions-S1', REASONS.webBucketAccessLogs);
   acknowledge(distribution, 'AwsSolutions-CFR1', REASONS.webGeoRestriction);

@@ -11,7 +11,8 @@
  * the sender.
  
  */
-import { AckFrame, type AckReply, INBOX_STREAM, type StreamName } from '../../protocol/catch-up';
+import { AckFrame, type AckReply } from '../../protocol/catch-up';
+import { INBOX_STREAM, type StreamName } from '../../protocol/events';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';

@@ -6,7 +6,8 @@
  */
 import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { ProtocolError } from '../../protocol/errors';
-import { errorReply, type Reply, type ServerEvent } from '../../protocol/frames';
+import { errorReply, type Reply } from '../../protocol/frames';
+import type { ServerEvent } from '../../protocol/events';
 import type { RouteKey } from '../../protocol/routes';
 import type { UnboundCheck } from './delay-queue';
 import { log } from './log';

@@ -5,16 +5,15 @@
  * still being written (lambdas/shared/stream-walk.ts). A group whose log has nothing after the
  * cursor costs no read beyond its head.
  */
+import { PAGE_MAX_BYTES, PAGE_MAX_EVENTS } from '../../protocol/catch-up';
 import {
   type DurableEvent,
   groupIdOf,
   groupStream,
   INBOX_STREAM,
   type Page,
-  PAGE_MAX_BYTES,
-  PAGE_MAX_EVENTS,
   type StreamName,
-} from '../../protocol/catch-up';
+} from '../../protocol/events';
 import { RETENTION_DAYS } from '../../protocol/limits';
 import type { ServerDeps } from '../runtime/deps';
 import type { GroupLogEntry } from '../stores/group-log';

@@ -5,7 +5,7 @@
  * found by it, one that binds after reads the entry in its first page, so none falls in between.
  */
 import { ProtocolError } from '../../protocol/errors';
-import type { ServerEvent } from '../../protocol/frames';
+import type { ServerEvent } from '../../protocol/events';
 import type { ServerDeps } from '../runtime/deps';
 import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';

@@ -8,15 +8,15 @@ import {
   groupStream,
   INBOX_STREAM,
   type LiveEvent,
-} from '../../protocol/catch-up';
-import type { MessageEvent, ReceiptEvent } from '../../protocol/commands';
+} from '../../protocol/events';
+import type { MessageEvent, ReceiptEvent } from '../../protocol/events';
 import type {
   EpochEvent,
   GroupMessageEvent,
   KeyShareEvent,
   MemberJoinedEvent,
   MemberLeftEvent,
-} from '../../protocol/groups';
+} from '../../protocol/events';
 import type { KeyShareRecord } from '../stores/group-epochs';
 import type {
   EpochLogEntry,

@@ -5,7 +5,7 @@
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { INBOX_STREAM } from '../../protocol/catch-up';
+import { INBOX_STREAM } from '../../protocol/events';
 import { conditionHolds, toAttributes } from './dynamo-common';
 import { S, type TableDefinition } from './table-definition';
 
