@@ -7,6 +7,7 @@ import type { CipherlineClient } from '../client/session/client';
 import { CipherlineError } from '../client/session/errors';
 import { helpText, type CliCommand } from './commands';
 import { formatSize, formatTime, shortId } from './output';
+import { missingCase } from '../protocol/missing-case';
 
 export interface CommandContext {
   readonly client: CipherlineClient;
@@ -148,8 +149,10 @@ export async function runCommand(
     case 'quit':
       return 'quit';
     default: {
-      const unreachable: never = command;
-      throw new CipherlineError('INVALID_INPUT', `unknown command ${JSON.stringify(unreachable)}`);
+      return missingCase(
+        command,
+        new CipherlineError('INVALID_INPUT', `unknown command ${JSON.stringify(command)}`),
+      );
     }
   }
 }

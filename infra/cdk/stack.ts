@@ -82,7 +82,10 @@ export class CipherlineStack extends Stack {
       });
     }
     const reaper = this.makeFunction('reapUnbound', BACKGROUND_FUNCTIONS.reapUnbound);
-    reaper.addEventSource(new SqsEventSource(this.unboundQueue, { batchSize: 10 }));
+    // Partial batch failures: the handler names the records to retry (lambdas/background/reap-unbound.ts).
+    reaper.addEventSource(
+      new SqsEventSource(this.unboundQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
 
     this.web = new WebHosting(this, 'Web', {
       websocketUrl: this.api.stage.url,

@@ -66,7 +66,7 @@ export async function handleManagementRequest<C extends ManagedConnection>(
   const connectionId = decodeURIComponent(path.slice(prefix.length));
   const connection = gateway.connections.get(connectionId);
 
-  switch (request.method) {
+  switch (request.method ?? '') {
     case 'POST': {
       const body = await readBody(request, gateway.maxMessageBytes);
       if (body === undefined)

@@ -15,6 +15,7 @@ import { AckFrame, type AckReply } from '../../protocol/catch-up';
 import { INBOX_STREAM, type StreamName } from '../../protocol/events';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
+import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import { servePage } from '../shared/catch-up';
 import { appendToInbox, pushToUsers } from '../shared/delivery';
@@ -48,9 +49,19 @@ export async function ack(
   // Receipts for the 1:1 messages the inbox cursor passed.
   const passedFrom = served.before[INBOX_STREAM] ?? 0;
   const passedTo = served.cursors[INBOX_STREAM] ?? 0;
+  // The cursors are saved by now: a failure from here on must not turn the reply into INTERNAL,
+  // or the device would ack again for a page it already has. Receipts are best effort.
   const receipts =
     passedTo > passedFrom
-      ? await sendDeliveryReceipts(deps, context, device.userId, passedFrom, passedTo)
+      ? await sendDeliveryReceipts(deps, context, device.userId, passedFrom, passedTo).catch(
+          (error: unknown) => {
+            log.error('delivery receipts failed after the cursor moved', {
+              requestId: context.requestId,
+              error: error instanceof Error ? error.name : 'error',
+            });
+            return 0;
+          },
+        )
       : 0;
   return { cursors, page: served.page, receipts };
 }

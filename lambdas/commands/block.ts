@@ -10,6 +10,7 @@ import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import { assertWithinRate } from '../shared/rate-limits';
 import { requireUser } from '../shared/sessions';
+import { missingCase } from '../../protocol/missing-case';
 
 /** Block lists are part of the user item: this bounds its size (400 KB for a DynamoDB item). */
 export const MAX_BLOCKED_USERS = 1000;
@@ -40,8 +41,10 @@ export async function block(
     case 'list':
       break;
     default: {
-      const unknownOp: never = frame;
-      throw new ProtocolError('BAD_REQUEST', `Unknown block operation ${String(unknownOp)}.`);
+      return missingCase(
+        frame,
+        new ProtocolError('BAD_REQUEST', `Unknown block operation ${String(frame)}.`),
+      );
     }
   }
   return { blocked: [...((await deps.users.get(me))?.blocked ?? [])] };

@@ -19,6 +19,7 @@ import { issueInvite } from '../shared/device-credentials';
 import { disconnect } from '../shared/disconnect';
 import { assertWithinRate } from '../shared/rate-limits';
 import { requireUser } from '../shared/sessions';
+import { missingCase } from '../../protocol/missing-case';
 
 export async function devices(
   deps: ServerDeps,
@@ -59,8 +60,10 @@ export async function devices(
       await assertWithinRate(deps, 'invite', me.userId, deps.now());
       return issueInvite(deps, me.userId, me.deviceId, deps.now());
     default: {
-      const unknownOp: never = frame;
-      throw new ProtocolError('BAD_REQUEST', `Unknown devices operation ${String(unknownOp)}.`);
+      return missingCase(
+        frame,
+        new ProtocolError('BAD_REQUEST', `Unknown devices operation ${String(frame)}.`),
+      );
     }
   }
 }

@@ -27,6 +27,7 @@ import type { RouteContext } from '../runtime/route';
 import { requireUser } from '../shared/sessions';
 import { blobKey, keptBackupKey } from '../stores/blob-objects';
 import type { BackupOutcome, StoredBackup } from '../stores/users';
+import { missingCase } from '../../protocol/missing-case';
 
 export async function keys(
   deps: ServerDeps,
@@ -54,8 +55,7 @@ export async function keys(
             'A signed prekey at least as new as this one is published already (another of your devices rotated). Drop yours and restore the key backup.',
           );
         default: {
-          const unknownOutcome: never = outcome;
-          throw new Error(`Unknown publish outcome ${String(unknownOutcome)}`);
+          return missingCase(outcome);
         }
       }
     }
@@ -70,8 +70,10 @@ export async function keys(
     case 'get-backup':
       return getBackup(deps, me.userId);
     default: {
-      const unknownOp: never = frame;
-      throw new ProtocolError('BAD_REQUEST', `Unknown keys operation ${String(unknownOp)}.`);
+      return missingCase(
+        frame,
+        new ProtocolError('BAD_REQUEST', `Unknown keys operation ${String(frame)}.`),
+      );
     }
   }
 }

@@ -27,6 +27,7 @@ import {
   sameStatement,
 } from './stream-events';
 import { type EntryStep, jsonBytes, PageBudget, type StreamWalk, walkStream } from './stream-walk';
+import { missingCase } from '../../protocol/missing-case';
 
 const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
@@ -167,8 +168,7 @@ function groupReader(deps: ServerDeps, userId: string): Reader {
           case 'skipped':
             return undefined;
           default: {
-            const unknownKind: never = entry;
-            throw new Error(`Unknown log entry ${JSON.stringify(unknownKind)}`);
+            return missingCase(entry);
           }
         }
       })();

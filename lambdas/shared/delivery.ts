@@ -10,6 +10,7 @@ import type { ServerDeps } from '../runtime/deps';
 import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import type { NewInboxItem } from '../stores/inbox';
+import type { MailboxConnection } from '../stores/mailboxes';
 import type { Appended } from '../stores/message-claims';
 import { FAN_OUT_CONCURRENCY, mapWithPool } from './pool';
 import { assertWithinRate } from './rate-limits';
@@ -17,9 +18,30 @@ import { forgetConnection, requireUser } from './sessions';
 import { live, messageEvent } from './stream-events';
 
 /**
+ * The one failure policy of pushes: a push never fails a command, because what matters is stored
+ * and reaches the device in its next page. A connection that is gone (410) is forgotten; any other
+ * failure, after the retries of lambdas/runtime/management-api.ts, is logged with the request id
+ * and counts as not delivered.
+ */
+export async function pushToConnection(
+  deps: ServerDeps,
+  context: RouteContext,
+  target: { readonly userId: string; readonly connectionId: string },
+  event: ServerEvent,
+): Promise<boolean> {
+  try {
+    if (await context.push(event, target.connectionId)) return true;
+    await forgetConnection(deps, target.userId, target.connectionId);
+  } catch (error) {
+    log.warn('push failed', { requestId: context.requestId, error: errorName(error) });
+  }
+  return false;
+}
+
+/**
  * Pushes an event to every live connection of these users (their mailboxes: one BatchGetItem per
- * 100 users), a bounded pool at a time, except the connection that caused it. A push that still
- * fails after its retries counts as not delivered: what matters is stored, and is in the next page.
+ * 100 users), a bounded pool at a time, except the connection that caused it; answers how many got
+ * it. Best effort as pushToConnection says: a mailbox read that fails delivers to nobody.
  */
 export async function pushToUsers(
   deps: ServerDeps,
@@ -28,23 +50,25 @@ export async function pushToUsers(
   event: ServerEvent,
 ): Promise<number> {
   if (userIds.length === 0) return 0;
-  const mailboxes = await deps.mailboxes.connectionsOf(userIds, deps.now());
+  let mailboxes: Map<string, MailboxConnection[]>;
+  try {
+    mailboxes = await deps.mailboxes.connectionsOf(userIds, deps.now());
+  } catch (error) {
+    log.warn('push failed', { requestId: context.requestId, error: errorName(error) });
+    return 0;
+  }
   const targets = [...mailboxes].flatMap(([userId, connections]) =>
     connections
       .filter((connection) => connection.connectionId !== context.connectionId)
       .map((connection) => ({ userId, connectionId: connection.connectionId })),
   );
-  const delivered = await mapWithPool(targets, FAN_OUT_CONCURRENCY, async (target) => {
-    try {
-      if (await context.push(event, target.connectionId)) return true;
-      await forgetConnection(deps, target.userId, target.connectionId);
-    } catch (error) {
-      log.warn('push failed', { requestId: context.requestId, error: (error as Error).name });
-    }
-    return false;
-  });
+  const delivered = await mapWithPool(targets, FAN_OUT_CONCURRENCY, (target) =>
+    pushToConnection(deps, context, target, event),
+  );
   return delivered.filter(Boolean).length;
 }
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : 'error');
 
 /**
  * Runs `check` (a rate limit) while `take` takes a stream's next number: one round trip less

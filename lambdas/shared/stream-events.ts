@@ -25,6 +25,7 @@ import type {
   MessageLogEntry,
 } from '../stores/group-log';
 import type { DirectInboxItem, InboxItem, ReceiptInboxItem } from '../stores/inbox';
+import { missingCase } from '../../protocol/missing-case';
 
 /** The event without its position, as pushed live. */
 export function live<E extends DurableEvent>(event: E): LiveEvent<E> {
@@ -66,8 +67,7 @@ export function inboxEvent(item: InboxItem): MessageEvent | ReceiptEvent | undef
     case 'skipped':
       return undefined;
     default: {
-      const unknownKind: never = item;
-      throw new Error(`Unknown inbox item ${JSON.stringify(unknownKind)}`);
+      return missingCase(item);
     }
   }
 }

@@ -20,7 +20,8 @@ async function refusals(filePath: string, code: string): Promise<string[]> {
     .map((message) => message.message);
 }
 
-describe('layering by lint', () => {
+// The first lint builds the TypeScript program for the type-aware rules: minutes on a loaded machine.
+describe('layering by lint', { timeout: 300_000 }, () => {
   it.each([
     [
       'protocol/errors.ts',
@@ -68,6 +69,27 @@ describe('layering by lint', () => {
     );
     expect(await refusals('test/server/x.test.ts', "import { x } from '../support/deps';")).toEqual(
       [],
+    );
+  });
+});
+
+describe('exhaustive switches', { timeout: 300_000 }, () => {
+  it('refuses a switch over a union that leaves a case out, even with a default', async () => {
+    const code = [
+      "import { missingCase } from '../../protocol/missing-case';",
+      "export function size(kind: 'small' | 'large'): number {",
+      '  switch (kind) {',
+      "    case 'small':",
+      '      return 1;',
+      '    default:',
+      '      return missingCase(kind as never);',
+      '  }',
+      '}',
+    ].join('\n');
+    // An existing file of the project, so the type-aware rule has its types; the text is ours.
+    const [result] = await eslint.lintText(code, { filePath: 'lambdas/shared/pool.ts' });
+    expect(result!.messages.map((message) => message.ruleId)).toContain(
+      '@typescript-eslint/switch-exhaustiveness-check',
     );
   });
 });
