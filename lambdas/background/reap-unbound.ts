@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { UnboundCheck } from '../runtime/delay-queue';
 import { type ServerDeps, serverDeps } from '../runtime/deps';
 import { localAccessOf } from '../runtime/env';
-import { log } from '../runtime/log';
+import { coldStarts, requestLog } from '../runtime/log';
 import { deleteConnection, managementClient } from '../runtime/management-api';
 
 /** Closes the connection unless it is bound by now. Returns true when it closed it. */
@@ -34,7 +34,10 @@ const UnboundCheckBody = z.object({
  * and dropped (a retry could not make it valid); a check that fails (DynamoDB, @connections) is
  * reported in `batchItemFailures`, so SQS retries that record alone, not the whole batch.
  */
+const isColdStart = coldStarts();
+
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  const log = requestLog(context?.awsRequestId ?? 'local', isColdStart());
   const deps = serverDeps(context);
   const batchItemFailures: SQSBatchItemFailure[] = [];
   for (const record of event.Records) {

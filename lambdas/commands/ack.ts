@@ -15,7 +15,6 @@ import { AckFrame, type AckReply } from '../../protocol/catch-up';
 import { INBOX_STREAM, type StreamName } from '../../protocol/events';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
-import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import { servePage } from '../shared/catch-up';
 import { appendToInbox, pushToUsers } from '../shared/delivery';
@@ -55,8 +54,7 @@ export async function ack(
     passedTo > passedFrom
       ? await sendDeliveryReceipts(deps, context, device.userId, passedFrom, passedTo).catch(
           (error: unknown) => {
-            log.error('delivery receipts failed after the cursor moved', {
-              requestId: context.requestId,
+            context.log.error('delivery receipts failed after the cursor moved', {
               error: error instanceof Error ? error.name : 'error',
             });
             return 0;

@@ -1,7 +1,10 @@
 import { ProtocolError } from '../../protocol/errors';
 import { frameIdOf, parseJson } from '../../protocol/frames';
 import { COMMAND_ROUTES } from '../../protocol/routes';
+import { coldStarts, requestLog } from '../runtime/log';
 import { failureReply, type WebSocketHandler } from '../runtime/route';
+
+const isColdStart = coldStarts();
 
 /** API Gateway sends here every frame whose `action` matches no route (or that is not JSON). */
 export const handler: WebSocketHandler = async (event) => {
@@ -19,6 +22,11 @@ export const handler: WebSocketHandler = async (event) => {
         : `Every frame needs an "action" field, one of: ${known}.`,
     );
   } catch (error) {
-    return failureReply('$default', event, error, replyTo);
+    return failureReply(
+      '$default',
+      requestLog(event.requestContext.requestId, isColdStart()),
+      error,
+      replyTo,
+    );
   }
 };

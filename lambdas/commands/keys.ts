@@ -22,7 +22,7 @@ import {
 import { ProtocolError } from '../../protocol/errors';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
-import { log } from '../runtime/log';
+import type { Logger } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import { requireUser } from '../shared/sessions';
 import { blobKey, keptBackupKey } from '../stores/blob-objects';
@@ -66,7 +66,7 @@ export async function keys(
       return { bundle: user.bundle };
     }
     case 'put-backup':
-      return putBackup(deps, me.userId, frame);
+      return putBackup(deps, me.userId, frame, context.log);
     case 'get-backup':
       return getBackup(deps, me.userId);
     default: {
@@ -84,6 +84,7 @@ export async function putBackup(
   deps: ServerDeps,
   userId: string,
   frame: PutBackupFrame,
+  log: Logger,
 ): Promise<{ stored: true; version: number }> {
   let outcome: BackupOutcome;
   if (frame.blob) {
@@ -99,15 +100,15 @@ export async function putBackup(
       await deps.blobObjects.remove(kept);
       throw staleVersion(outcome.currentVersion, frame.replaces);
     }
-    await cleanUp(() => deps.blobObjects.remove(blobKey(frame.blob!.blobId)));
-    await cleanUp(() => deps.blobs.remove(frame.blob!.blobId));
+    await cleanUp(log, () => deps.blobObjects.remove(blobKey(frame.blob!.blobId)));
+    await cleanUp(log, () => deps.blobs.remove(frame.blob!.blobId));
   } else {
     outcome = await store(deps, userId, { inline: frame.backup! }, frame);
     if (!outcome.stored) throw staleVersion(outcome.currentVersion, frame.replaces);
   }
   const replaced = outcome.replacedBlob;
   if (replaced && replaced.blobId !== frame.blob?.blobId)
-    await cleanUp(() => deps.blobObjects.remove(keptBackupKey(replaced.blobId)));
+    await cleanUp(log, () => deps.blobObjects.remove(keptBackupKey(replaced.blobId)));
   return { stored: true, version: frame.version };
 }
 
@@ -189,7 +190,7 @@ const staleVersion = (current: number, replaces: number) =>
   );
 
 /** Deleting what the stored backup no longer needs; a failure leaves an orphan, never an error. */
-async function cleanUp(remove: () => Promise<void>): Promise<void> {
+async function cleanUp(log: Logger, remove: () => Promise<void>): Promise<void> {
   try {
     await remove();
   } catch (error) {

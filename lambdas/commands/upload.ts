@@ -17,7 +17,7 @@ import {
   type UploadStartReply,
 } from '../../protocol/blobs';
 import { ProtocolError } from '../../protocol/errors';
-import { RETENTION_DAYS } from '../../protocol/limits';
+import { RETENTION_MS } from '../../protocol/limits';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
@@ -31,7 +31,7 @@ import { BLOB_BUCKET } from '../tables';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A blob, its record and its grants live this long from the start of its upload. */
-export const BLOB_RETENTION_MS = RETENTION_DAYS * DAY_MS;
+export const BLOB_RETENTION_MS = RETENTION_MS;
 
 /** An unfinished upload can be re-signed and completed this long (then the bucket aborts it). */
 export const UPLOAD_WINDOW_MS = BLOB_BUCKET.abortIncompleteMultipartAfterDays * DAY_MS;

@@ -10,7 +10,7 @@ import { errorReply, type Reply } from '../../protocol/frames';
 import type { ServerEvent } from '../../protocol/events';
 import type { RouteKey } from '../../protocol/routes';
 import type { UnboundCheck } from './delay-queue';
-import { log } from './log';
+import type { Logger } from './log';
 import { localAccessOf, type LocalFunctionAccess } from './env';
 import {
   deleteConnection,
@@ -33,6 +33,8 @@ export interface RouteContext {
   readonly sourceIp: string;
   /** When API Gateway received the frame (ms since epoch). */
   readonly receivedAt: number;
+  /** This invocation's logger: its lines carry the request id and the cold-start flag. */
+  readonly log: Logger;
   /** Pushes an event to a connection (this one by default); false when it is gone. */
   push(event: ServerEvent, connectionId?: string): Promise<boolean>;
   /** Closes another connection now (one already gone is fine). */
@@ -57,6 +59,7 @@ const cannotClose: ScheduleClose = () =>
  */
 export function routeContext(
   event: WebSocketEvent,
+  log: Logger,
   lambdaContext?: object,
   scheduleClose: ScheduleClose = cannotClose,
 ): RouteContext {
@@ -70,6 +73,7 @@ export function routeContext(
     requestId,
     sourceIp: identity?.sourceIp ?? 'unknown',
     receivedAt: requestTimeEpoch,
+    log,
     push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed, client),
     close: (target) => deleteConnection(target, client),
     closeAfterReply: () => scheduleClose({ connectionId, managementEndpoint: endpoint }, access),
@@ -91,7 +95,7 @@ export const redactLongTokens = (text: string): string =>
 /** The one place a failure turns into an error frame. */
 export function failureReply(
   route: RouteKey,
-  event: WebSocketEvent,
+  log: Logger,
   error: unknown,
   replyTo?: string,
 ): WebSocketResult {
@@ -100,7 +104,6 @@ export function failureReply(
   const failure = error instanceof Error ? error : new Error(String(error));
   log.error('route failed', {
     route,
-    requestId: event.requestContext.requestId,
     error: failure.name,
     detail: redactLongTokens(failure.message),
   });

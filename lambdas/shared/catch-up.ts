@@ -14,7 +14,7 @@ import {
   type Page,
   type StreamName,
 } from '../../protocol/events';
-import { RETENTION_DAYS } from '../../protocol/limits';
+import { RETENTION_MS } from '../../protocol/limits';
 import type { ServerDeps } from '../runtime/deps';
 import type { GroupLogEntry } from '../stores/group-log';
 import type { LogHead } from '../stores/groups';
@@ -28,8 +28,6 @@ import {
 } from './stream-events';
 import { type EntryStep, jsonBytes, PageBudget, type StreamWalk, walkStream } from './stream-walk';
 import { missingCase } from '../../protocol/missing-case';
-
-const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
 /** Where a page reads a stream: the numbers after `after`, up to `until` when the device left. */
 export interface StreamRange {

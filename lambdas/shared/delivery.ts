@@ -7,7 +7,6 @@
 import { ProtocolError } from '../../protocol/errors';
 import type { ServerEvent } from '../../protocol/events';
 import type { ServerDeps } from '../runtime/deps';
-import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import type { NewInboxItem } from '../stores/inbox';
 import type { MailboxConnection } from '../stores/mailboxes';
@@ -33,7 +32,7 @@ export async function pushToConnection(
     if (await context.push(event, target.connectionId)) return true;
     await forgetConnection(deps, target.userId, target.connectionId);
   } catch (error) {
-    log.warn('push failed', { requestId: context.requestId, error: errorName(error) });
+    context.log.warn('push failed', { error: errorName(error) });
   }
   return false;
 }
@@ -54,7 +53,7 @@ export async function pushToUsers(
   try {
     mailboxes = await deps.mailboxes.connectionsOf(userIds, deps.now());
   } catch (error) {
-    log.warn('push failed', { requestId: context.requestId, error: errorName(error) });
+    context.log.warn('push failed', { error: errorName(error) });
     return 0;
   }
   const targets = [...mailboxes].flatMap(([userId, connections]) =>

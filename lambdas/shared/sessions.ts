@@ -4,7 +4,6 @@ import { SESSION_TOKEN_BYTES, type SessionReply } from '../../protocol/commands'
 import { ProtocolError } from '../../protocol/errors';
 import { WS_LIMITS } from '../../protocol/limits';
 import type { ServerDeps } from '../runtime/deps';
-import { log } from '../runtime/log';
 import type { RouteContext } from '../runtime/route';
 import type { Connection } from '../stores/connections';
 import type { MailboxConnection } from '../stores/mailboxes';
@@ -90,10 +89,7 @@ async function closeConnections(
       }),
     );
   } catch (error) {
-    log.warn('closing surplus connections failed', {
-      requestId: context.requestId,
-      error: (error as Error).name,
-    });
+    context.log.warn('closing surplus connections failed', { error: (error as Error).name });
   }
 }
 

@@ -6,6 +6,7 @@ import {
   managementClient,
   postToConnection,
 } from '../../lambdas/runtime/management-api';
+import { requestLog } from '../../lambdas/runtime/log';
 import type { RouteContext } from '../../lambdas/runtime/route';
 import type { Connection, ConnectionStore } from '../../lambdas/stores/connections';
 
@@ -51,6 +52,7 @@ export function directContext(managementApi: string, connectionId: string): Rout
     requestId: 'test-request',
     sourceIp: '127.0.0.1',
     receivedAt: Date.now(),
+    log: requestLog('test-request', false),
     push: (event, target = connectionId) => postToConnection(managementApi, target, event),
     close: (target) => deleteConnection(target, managementClient(managementApi)),
     closeAfterReply: () => Promise.reject(new Error('a direct call has no reply to wait for')),
