@@ -5,9 +5,9 @@
  * DynamoDB GetItem through the AWS SDK against the stack's own dynalite.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { localTableName } from '../infra/resources';
+import { localTableName } from '../infra/local/names';
 import { makeDynamoClient } from '../lambdas/runtime/aws';
-import type { TestUser } from '../test/support/accounts';
+import type { TestUser } from '../tools/accounts';
 import { median, type Calibration } from './stats';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Browser side of bench/file-workers.ts (run through test/browser/chromium.ts): file encryption
+ * Browser side of bench/file-workers.ts (run through tools/chromium.ts): file encryption
  * in a Chromium page with this thread vs pools of Web Workers running client/crypto/file-worker.ts.
  */
 import { inThreadChunkCipher, createWebWorkerChunkCipher } from '../client/crypto/file-cipher';

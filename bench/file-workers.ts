@@ -13,7 +13,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { inThreadChunkCipher } from '../client/crypto/file-cipher';
 import { createNodeWorkerChunkCipher } from '../client/node/file-worker-pool';
-import { withChromium } from '../test/browser/chromium';
+import { withChromium } from '../tools/chromium';
 import type { FileWorkersBenchInput, FileWorkersBenchOutput } from './file-workers.browser-entry';
 import { type Contender, timeFileEncryption } from './file-workers-run';
 

@@ -1,11 +1,11 @@
 /**
  * Group fan-out for bench/server.ts: N members online, each on its own connection; one member
  * sends a group message and we time until the last of the other N-1 has it pushed. Members join
- * with signed requests and real statements (test/support/group-actors.ts), as the server requires.
+ * with signed requests and real statements (tools/group-actors.ts), as the server requires.
  */
 import { randomUUID } from 'node:crypto';
-import { fakeEnvelope, signupUser, type TestUser } from '../test/support/accounts';
-import { formGroup } from '../test/support/group-actors';
+import { fakeEnvelope, signupUser, type TestUser } from '../tools/accounts';
+import { formGroup } from '../tools/group-actors';
 
 /** Key-shares per sharekey frame: about 330 bytes each keeps a frame well under 32 KB. */
 const SHARES_PER_FRAME = 80;

@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LOCAL_BASE_ENVIRONMENT } from '../infra/local/aws-clients';
 import { REPO_ROOT } from '../infra/local/stack';
-import { fakeEnvelope, signupUser, type TestUser } from '../test/support/accounts';
+import { fakeEnvelope, signupUser, type TestUser } from '../tools/accounts';
 import { calibrate as calibrateNow } from './calibration';
 import { groupOf, timeOneFanOut } from './server-fanout';
 import { startStackProcess } from './stack-process';

@@ -5,8 +5,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { REPO_ROOT } from '../infra/local/stack';
-import { tempDataDir } from '../test/support/local-stack';
-import { nodeStart, npmStart } from '../test/support/processes';
+import { tempDataDir } from '../tools/local-stack';
+import { nodeStart, npmStart } from '../tools/processes';
 
 export interface StackProcess {
   readonly websocket: string;

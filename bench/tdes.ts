@@ -17,7 +17,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { tdesCbcDecrypt, tdesCbcEncrypt } from '../client/crypto/tdes';
-import type { TdesBenchInput, TdesBenchOutput } from '../test/browser/entries/tdes-bench.entry';
+import type { TdesBenchInput, TdesBenchOutput } from './tdes-bench.entry';
 
 const MESSAGE_BYTES = 8 * 1024 * 1024 - 8;
 const MESSAGES = 2;
@@ -153,11 +153,11 @@ async function benchChromium(): Promise<{
     warmups: WARMUPS,
     repeats: REPEATS,
   };
-  const entry = 'test/browser/entries/tdes-bench.entry.ts';
+  const entry = 'bench/tdes-bench.entry.ts';
   // Loaded only now: with playwright-core and esbuild imported before the Node runs, ours measured
   // about 10 % slower there (27 instead of 30 MB/s, repeatedly), OpenSSL unchanged. Probably the
   // same effect as --detach-first (see the top of this file).
-  const { withChromium } = await import('../test/browser/chromium');
+  const { withChromium } = await import('../tools/chromium');
   const result = await withChromium(async (chromium) => ({
     version: chromium.version,
     page: await chromium.runInPage<TdesBenchOutput>(entry, input),

@@ -19,10 +19,10 @@ import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import { chromium } from 'playwright-core';
 import { startWebServer, WEB_ROOT } from '../infra/local/web';
-import { CHROMIUM_FLAGS, chromiumPath } from '../test/browser/chromium';
-import { startTestStack } from '../test/support/local-stack';
-import { freePort } from '../test/support/processes';
-import { buildPwa } from '../test/support/web-build';
+import { CHROMIUM_FLAGS, chromiumPath } from '../tools/chromium';
+import { startTestStack } from '../tools/local-stack';
+import { freePort } from '../tools/processes';
+import { buildPwa } from '../tools/web-build';
 
 const DIST = join(WEB_ROOT, 'dist');
 const ROUTES = ['#/', '#/chat/example-alice', '#/groups', '#/settings'];

@@ -6,7 +6,7 @@
  * synthesized policies with them. To extend the format, add a field here and a case to
  * `grantStatements`: all three follow.
  */
-import { BLOB_BUCKET, TABLES, type TableName } from '../infra/resources';
+import { BLOB_BUCKET, TABLES, type TableName } from './tables';
 
 /** DynamoDB actions on a table's items (IAM `dynamodb:<action>` on the table). */
 export type ItemAction =
@@ -40,11 +40,11 @@ export type BlobObjectAction = 'GetObject' | 'PutObject' | 'DeleteObject';
 
 export interface BucketGrant {
   readonly objects: readonly BlobObjectAction[];
-  /** Object actions on the bucket's `backups/*` keys: kept key backups (lambdas/core/backups.ts). */
+  /** Object actions on the bucket's `backups/*` keys: kept key backups (lambdas/commands/keys.ts). */
   readonly backups?: readonly BlobObjectAction[];
   /**
    * `s3:ListBucket` on the bucket, for a function that HEADs keys that may not exist: without
-   * it S3 answers 403 instead of 404 for a missing key (lambdas/stores/s3-blobs.ts `head`).
+   * it S3 answers 403 instead of 404 for a missing key (lambdas/stores/blob-objects.ts `head`).
    */
   readonly listsBlobs?: boolean;
 }

@@ -8,7 +8,7 @@
  * (lambdas/stores/) behind its actions, and a route is the union of the fragments its core uses.
  */
 import type { RouteKey } from '../protocol/routes';
-import type { TableName } from '../infra/resources';
+import type { TableName } from './tables';
 import type { FunctionGrants, IndexAction, ItemAction, TableGrants } from './route-grants';
 
 export interface RouteSpec extends FunctionGrants {
@@ -49,8 +49,8 @@ export function allOf(...parts: TableGrants[]): TableGrants {
 
 /** requireUser → ConnectionStore.get. */
 const signedIn: TableGrants = { connections: { items: ['GetItem'] } };
-/** assertWithinRate → CounterStore.increment (UpdateItem; DeleteItem resets an expired window). */
-const rateLimited: TableGrants = { counters: { items: ['UpdateItem', 'DeleteItem'] } };
+/** assertWithinRate → RateLimitStore.increment (UpdateItem; DeleteItem resets an expired window). */
+const rateLimited: TableGrants = { rateLimits: { items: ['UpdateItem', 'DeleteItem'] } };
 /**
  * pushToUsers → MailboxStore.connectionsOf (BatchGetItem); after a 410, forgetConnection:
  * MailboxStore.removeConnections (UpdateItem) and ConnectionStore.remove.
@@ -59,16 +59,12 @@ const pushesToUsers: TableGrants = {
   mailboxes: { items: ['BatchGetItem', 'UpdateItem'] },
   connections: { items: ['DeleteItem'] },
 };
-/**
- * MailboxStore.ensure, for a user from before mailboxes: its old counter (GetItem), the new
- * mailbox (PutItem).
- */
-const makesMailboxes: TableGrants = {
-  counters: { items: ['GetItem'] },
-  mailboxes: { items: ['PutItem'] },
+/** MailboxStore.ensure, for a user without a mailbox: the new mailbox (PutItem). */
+const makesMailboxes: TableGrants = { mailboxes: { items: ['PutItem'] } };
+/** claim and skip (lambdas/stores/message-claims.ts): the claim (PutItem, GetItem, UpdateItem). */
+const claimsMessageIds: TableGrants = {
+  messageClaims: { items: ['PutItem', 'GetItem', 'UpdateItem'] },
 };
-/** claim and skip (lambdas/stores/claimed-append.ts): the claim (PutItem, GetItem, UpdateItem). */
-const claimsMessageIds: TableGrants = { counters: { items: ['PutItem', 'GetItem', 'UpdateItem'] } };
 /**
  * appendToInbox: the number (MailboxStore.takeInboxSeq: UpdateItem), InboxStore.appendAt (the
  * item: PutItem; the lost claim's item: GetItem); an unknown mailbox asks UserStore.get.
@@ -81,18 +77,18 @@ const appendsToInbox = allOf(
 );
 /**
  * servePage: the device's cursor item (DeviceCursorStore get/save), its membership rows
- * (GroupStore.memberships), the groups' heads (logHeads), the inbox and log pages, my
- * key-shares of the epochs in them (keySharesOf).
+ * (MembershipStore.memberships), the groups' heads (GroupStore.logHeads), the inbox and log
+ * pages, my key-shares of the epochs in them (GroupEpochStore.keySharesOf).
  */
 const servesPages: TableGrants = {
   // The reader's block list when a page holds an epoch (a blocked maker's key-share is withheld).
   users: { items: ['GetItem'] },
-  counters: { items: ['GetItem', 'PutItem'] },
+  deviceCursors: { items: ['GetItem', 'PutItem'] },
   members: { items: ['Query'] },
   groups: { items: ['BatchGetItem'] },
   inbox: { items: ['Query'] },
   groupLog: { items: ['Query'] },
-  groupKeys: { items: ['BatchGetItem'] },
+  groupEpochs: { items: ['BatchGetItem'] },
 };
 /**
  * bindConnection: MailboxStore.addConnection (UpdateItem; a mailbox made on first use),
@@ -109,21 +105,21 @@ const opensSession = allOf({ sessions: { items: ['PutItem'] } }, bindsConnection
 const readsGroup: TableGrants = { groups: { items: ['GetItem'] } };
 /**
  * memberBundles → UserStore.bundlesOf; membersReply also reads the current epoch and the pending
- * artefacts (GroupStore.artefactsOf).
+ * artefacts (GroupEpochStore.artefactsOf).
  */
 const describesMembers: TableGrants = {
   users: { items: ['BatchGetItem'] },
-  groupKeys: { items: ['GetItem', 'BatchGetItem'] },
+  groupEpochs: { items: ['GetItem', 'BatchGetItem'] },
 };
 /**
- * freshArtefact: the signer's published key (UserStore.bundlesOf); GroupStore.putArtefact, and
+ * freshArtefact: the signer's published key (UserStore.bundlesOf); GroupEpochStore.putArtefact, and
  * artefactsOf for the rejoin cool-down.
  */
 const checksArtefacts: TableGrants = {
   users: { items: ['BatchGetItem'] },
-  groupKeys: { items: ['PutItem', 'BatchGetItem'] },
+  groupEpochs: { items: ['PutItem', 'BatchGetItem'] },
 };
-/** logMembership: the log entry (GroupLogStore.putEntry) and the row (putMembership, markLeft). */
+/** logMembership: the log entry (GroupLogStore.putEntry) and the row (MembershipStore.putMembership, markLeft). */
 const logsMembership: TableGrants = {
   groupLog: { items: ['PutItem'] },
   members: { items: ['PutItem', 'UpdateItem'] },
@@ -142,7 +138,7 @@ const fansOutToGroup = allOf(
 const grantsBlobs: TableGrants = { blobs: { items: ['GetItem', 'BatchWriteItem'] } };
 /**
  * sendToUser: the recipient (UserStore.get, with its block list), the rate limit, the inbox (or,
- * for a blocked sender, only InboxStore.recordDropped's marker: counters PutItem), the pushes.
+ * for a blocked sender, only InboxStore.recordDropped's marker: messageClaims PutItem), the pushes.
  */
 const sendsToUser = allOf(
   signedIn,
@@ -152,12 +148,12 @@ const sendsToUser = allOf(
   pushesToUsers,
 );
 
-/** reserveAttempt (lambdas/core/signin-attempts.ts): getAttempts, swapAttempts, release, reset. */
+/** reserveAttempt (lambdas/shared/signin-attempts.ts): getAttempts, swapAttempts, release, reset. */
 const reservesAttempts: TableGrants = {
-  counters: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] },
+  rateLimits: { items: ['GetItem', 'UpdateItem', 'DeleteItem'] },
 };
-/** CounterStore.addWithin (sign-ups per address, upload bytes): the add, a read when refused. */
-const countsWithinWindow: TableGrants = { counters: { items: ['UpdateItem', 'GetItem'] } };
+/** RateLimitStore.addWithin (sign-ups per address, upload bytes): the add, a read when refused. */
+const countsWithinWindow: TableGrants = { rateLimits: { items: ['UpdateItem', 'GetItem'] } };
 /** issueDeviceCredential → DeviceStore.signedIn (creates or touches the device record). */
 const issuesDeviceCredential: TableGrants = { devices: { items: ['UpdateItem'] } };
 /** bindConnection's second check (a session ended meanwhile) unbinds: ConnectionStore.remove. */
@@ -165,7 +161,7 @@ const bindsCheckedConnection = allOf(bindsConnection, {
   connections: { items: ['DeleteItem'] },
 });
 /**
- * disconnect (lambdas/core/devices.ts): the user's connections from its mailbox (BatchGetItem)
+ * disconnect (lambdas/shared/disconnect.ts): the user's connections from its mailbox (BatchGetItem)
  * and their rows (GetItem), each forgotten (out of the mailbox, row deleted) and closed through
  * @connections, the caller's own after its reply.
  */
@@ -174,8 +170,12 @@ const disconnectsDevices: TableGrants = {
   connections: { items: ['GetItem', 'DeleteItem'] },
 };
 
-const spec = (name: string, grants: Partial<FunctionGrants> = {}): RouteSpec => ({
-  entry: `lambdas/handlers/${name}.ts`,
+const spec = (
+  name: string,
+  grants: Partial<FunctionGrants> = {},
+  folder: 'commands' | 'background' = 'commands',
+): RouteSpec => ({
+  entry: `lambdas/${folder}/${name}.ts`,
   tables: {},
   pushes: false,
   closesConnections: false,
@@ -235,7 +235,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     pushes: true,
     closesConnections: true,
   }),
-  // Sessions (lambdas/core/devices.ts, password.ts, blocks.ts).
+  // Sessions end through lambdas/shared/disconnect.ts.
   signout: spec('signout', {
     // SessionStore.revoke, DeviceStore.setCredential, then the session's connections.
     tables: allOf(
@@ -277,7 +277,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     tables: allOf(signedIn, rateLimited, { users: { items: ['GetItem', 'UpdateItem'] } }),
   }),
   // publish and put-backup update the user item (conditionally, reading it after a refusal);
-  // fetch and get-backup read it. A backup named by its upload (lambdas/core/backups.ts): the
+  // fetch and get-backup read it. A backup named by its upload (lambdas/commands/keys.ts): the
   // upload's record (BlobStore.get, .remove) and bytes (read, then deleted), the kept copy
   // under backups/ (written, its GET signed, the replaced one deleted).
   keys: spec('keys', {
@@ -375,7 +375,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
       readsGroup,
       { users: { items: ['BatchGetItem', 'GetItem'] } },
       { groups: { items: ['UpdateItem'] } },
-      { groupKeys: { items: ['PutItem', 'GetItem', 'Query', 'BatchGetItem'] } },
+      { groupEpochs: { items: ['PutItem', 'GetItem', 'Query', 'BatchGetItem'] } },
       { groupLog: { items: ['PutItem'] } },
       pushesToUsers,
     ),
@@ -410,12 +410,13 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
 
 /** Functions that no WebSocket route invokes: each is fed by the queue its key names. */
 export const BACKGROUND_FUNCTIONS = {
-  /** Closes connections still unbound after the grace period (lambdas/core/unbound.ts). */
+  /** Closes connections still unbound after the grace period (lambdas/background/reap-unbound.ts). */
   // closeIfUnbound reads the connection (ConnectionStore.get), then closes it through @connections.
-  reapUnbound: spec('reap-unbound', {
-    tables: { connections: { items: ['GetItem'] } },
-    closesConnections: true,
-  }),
+  reapUnbound: spec(
+    'reap-unbound',
+    { tables: { connections: { items: ['GetItem'] } }, closesConnections: true },
+    'background',
+  ),
 } as const satisfies Record<string, RouteSpec>;
 
 /** Every function the stack makes: the routes, then the background functions. */

@@ -6,26 +6,9 @@
  * live, so a client can only ever acknowledge what it was given in a page.
  */
 import { z } from 'zod';
-import type { MessageEvent, ReceiptEvent } from './commands';
 import { BaseFrame } from './frames';
-import {
-  GROUP_NAME_PATTERN,
-  type EpochEvent,
-  type GroupMessageEvent,
-  type KeyShareEvent,
-  type MemberJoinedEvent,
-  type MemberLeftEvent,
-} from './groups';
-
-export const INBOX_STREAM = 'inbox';
-export type GroupStreamName = `g:${string}`;
-export type StreamName = typeof INBOX_STREAM | GroupStreamName;
-
-export const groupStream = (groupId: string): GroupStreamName => `g:${groupId}`;
-
-/** The group id of a group stream; undefined for the inbox. */
-export const groupIdOf = (stream: StreamName): string | undefined =>
-  stream === INBOX_STREAM ? undefined : stream.slice(2);
+import { GROUP_NAME_PATTERN } from './groups';
+import { INBOX_STREAM, type Page, type StreamName } from './events';
 
 const GROUP_STREAM_PATTERN = new RegExp(`^g:${GROUP_NAME_PATTERN.source.slice(1)}`);
 
@@ -71,35 +54,6 @@ export const AckFrame = BaseFrame.extend({
     ),
 });
 export type AckFrame = z.infer<typeof AckFrame>;
-
-/** Every event that has a place in a stream: in a page with `seq`, pushed live without. */
-export type DurableEvent =
-  | MessageEvent
-  | ReceiptEvent
-  | GroupMessageEvent
-  | KeyShareEvent
-  | EpochEvent
-  | MemberJoinedEvent
-  | MemberLeftEvent;
-
-/** A durable event as it is pushed live: the same fields without `seq`. */
-export type LiveEvent<E extends DurableEvent = DurableEvent> = E extends unknown
-  ? Omit<E, 'seq'>
-  : never;
-
-export interface Page {
-  /** In `seq` order within each stream; streams are not ordered against each other. */
-  readonly events: DurableEvent[];
-  /**
-   * For every stream the page looked at, the highest number it covers: numbers that will never be
-   * delivered (lost retries) are covered too; a number still being written stops it.
-   */
-  readonly through: Partial<Record<StreamName, number>>;
-  /** Ask again (ack this `through`): there is more, or a number is still being written. */
-  readonly more: boolean;
-  /** A number is still being written: ask again after this many milliseconds (or after a push). */
-  readonly retryAfterMs?: number;
-}
 
 export interface AckReply {
   /** Where each named stream's cursor stands now (streams this device cannot read are left out). */

@@ -3,7 +3,7 @@
  * public keys) travel as standard base64 inside the JSON text.
  */
 import { z } from 'zod';
-import type { Page } from './catch-up';
+import type { Page } from './events';
 import { BaseFrame } from './frames';
 import { MAX_INLINE_ENVELOPE_BASE64_CHARS } from './limits';
 import { normalizeName } from './username';
@@ -165,30 +165,3 @@ export const SendFrame = BaseFrame.extend({
   envelope: Envelope,
 });
 export type SendFrame = z.infer<typeof SendFrame>;
-
-/** A 1:1 envelope in the recipient's inbox (`seq` in pages only, see protocol/catch-up.ts). */
-export interface MessageEvent {
-  type: 'message';
-  stream: 'inbox';
-  seq: number;
-  from: string;
-  messageId: string;
-  envelope: string;
-  sentAt: number;
-}
-
-/**
- * A delivery receipt in the sender's inbox, made once a device of the recipient has acknowledged
- * the message (its inbox cursor passed it). One per recipient and message.
- */
-export interface ReceiptEvent {
-  type: 'receipt';
-  stream: 'inbox';
-  seq: number;
-  /** The recipient who received it. */
-  from: string;
-  /** The sender's own message id. */
-  messageId: string;
-  status: 'delivered';
-  at: number;
-}

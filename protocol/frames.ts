@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { ProtocolError, type ErrorCode } from './errors';
 import { COMMAND_ROUTES } from './routes';
-import type { LiveEvent } from './catch-up';
 
 /** The client's id for a frame (a UUID in practice); echoed back as `replyTo`. */
 export const FrameId = z.string().min(1).max(64);
@@ -25,10 +24,6 @@ export type PingFrame = z.infer<typeof PingFrame>;
 export type OkReply<T extends object = object> = { type: 'ok'; replyTo: string } & T;
 export type ErrorReply = { type: 'error'; replyTo?: string; code: ErrorCode; message: string };
 export type Reply = OkReply | ErrorReply;
-
-/** Server pushes, sent through the @connections management API: never with a stream position. */
-export type PongEvent = { type: 'pong'; echo?: string; serverTime: number };
-export type ServerEvent = PongEvent | LiveEvent;
 
 export const ok = <T extends object>(replyTo: string, body: T): OkReply<T> => ({
   type: 'ok',

@@ -31,6 +31,7 @@ import {
 import { CryptoError } from './crypto-error';
 import { CLOCK_SLACK_MS } from './limits';
 import { SIGNATURE_BYTES, ed25519Sign, ed25519Verify } from './signatures';
+import { missingCase } from './missing-case';
 
 export const HASH_BYTES = 32;
 /** The "latest statement hash" of a join request by someone who knew none. */
@@ -124,8 +125,10 @@ function kindFields(artefact: UnsignedArtefact): Bytes[] {
     case 'admin-add':
       return [checkId(artefact.target, 'target')];
     default: {
-      const unreachable: never = artefact;
-      throw new CryptoError('BAD_INPUT', `unknown artefact ${String(unreachable)}`);
+      return missingCase(
+        artefact,
+        new CryptoError('BAD_INPUT', `unknown artefact ${String(artefact)}`),
+      );
     }
   }
 }
@@ -252,8 +255,10 @@ export function decodeArtefact(bytes: Uint8Array): GroupArtefact {
       break;
     }
     default: {
-      const unreachable: never = kind;
-      throw new CryptoError('MALFORMED', `unknown artefact kind ${String(unreachable)}`);
+      return missingCase(
+        kind,
+        new CryptoError('MALFORMED', `unknown artefact kind ${String(kind)}`),
+      );
     }
   }
   reader.end('artefact');

@@ -43,6 +43,7 @@ import {
 } from './group-statement';
 import { CLOCK_SLACK_MS } from './limits';
 import { ed25519Verify } from './signatures';
+import { missingCase } from './missing-case';
 
 /** When a user was last added to and last dropped from the group, by artefact time. */
 export interface MemberHistory {
@@ -326,8 +327,7 @@ function checkAuthority(
       }
       return;
     default: {
-      const unreachable: never = kind;
-      throw new CryptoError('BAD_ARTEFACT', `unknown artefact ${String(unreachable)}`);
+      return missingCase(kind, new CryptoError('BAD_ARTEFACT', `unknown artefact ${String(kind)}`));
     }
   }
 }

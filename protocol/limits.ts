@@ -24,3 +24,7 @@ export const MAX_INLINE_ENVELOPE_BYTES = (MAX_INLINE_ENVELOPE_BASE64_CHARS / 4) 
  * ahead is FROM_THE_FUTURE, which is retried later, never a final verdict.
  */
 export const CLOCK_SLACK_MS = 5 * 60 * 1000;
+
+/** How long the cloud keeps undelivered messages and blobs (DESIGN.md section 5); clients refuse older envelopes. */
+export const RETENTION_DAYS = 30;
+export const RETENTION_MS = RETENTION_DAYS * 24 * 60 * 60 * 1000;

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { PNG_ICONS } from '../web/pwa-manifest';
-import { CHROMIUM_FLAGS, chromiumPath } from '../test/browser/chromium';
+import { CHROMIUM_FLAGS, chromiumPath } from '../tools/chromium';
 
 const publicDir = join(import.meta.dirname, '../web/public');
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS });

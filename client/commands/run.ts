@@ -12,6 +12,7 @@ import { groupIdOf } from '../session/groups';
 import type { FileSource } from '../session/ports';
 import { helpText, type CliCommand } from './parse';
 import { formatSize, formatTime, shortId } from './output';
+import { missingCase } from '../../protocol/missing-case';
 
 export interface CommandContext {
   readonly client: CipherlineClient;
@@ -177,8 +178,10 @@ export async function runCommand(
     case 'quit':
       return 'quit';
     default: {
-      const unreachable: never = command;
-      throw new CipherlineError('INVALID_INPUT', `unknown command ${JSON.stringify(unreachable)}`);
+      return missingCase(
+        command,
+        new CipherlineError('INVALID_INPUT', `unknown command ${JSON.stringify(command)}`),
+      );
     }
   }
 }

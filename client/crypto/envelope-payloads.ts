@@ -26,6 +26,7 @@ import {
   u64,
   utf8,
 } from '../../protocol/bytes';
+import { missingCase } from '../../protocol/missing-case';
 
 const FILE_PAYLOAD_FORMAT = 1;
 const KEY_SHARE_FORMAT = 1;
@@ -217,8 +218,7 @@ export function encodeBody(body: MessageBody): Bytes {
     case 'backup-note':
       return encodeBackupNote(body.note);
     default: {
-      const unreachable: never = body;
-      throw new CryptoError('BAD_INPUT', `unknown body ${String(unreachable)}`);
+      return missingCase(body, new CryptoError('BAD_INPUT', `unknown body ${String(body)}`));
     }
   }
 }
@@ -241,8 +241,10 @@ export function decodeBody(type: MessageType, payload: Uint8Array): MessageBody 
     case 'backup-note':
       return { type, note: decodeBackupNote(payload) };
     default: {
-      const unreachable: never = type;
-      throw new CryptoError('MALFORMED', `unknown message type ${String(unreachable)}`);
+      return missingCase(
+        type,
+        new CryptoError('MALFORMED', `unknown message type ${String(type)}`),
+      );
     }
   }
 }

@@ -15,6 +15,7 @@ import {
 import { type Bytes } from '../../protocol/bytes';
 
 export type { ChunkDecryptJob, ChunkEncryptJob, DecryptedChunk } from './file-format';
+import { missingCase } from '../../protocol/missing-case';
 
 /**
  * Encrypts or decrypts one chunk of a file. A cipher may take ownership of the job's `plaintext`
@@ -66,8 +67,10 @@ export async function answerChunkRequest(
         return { response: { id, ok: true, bytes: plaintext, last }, transfer: [plaintext.buffer] };
       }
       default: {
-        const unknown: never = request;
-        throw new CryptoError('BAD_INPUT', `unknown chunk request ${JSON.stringify(unknown)}`);
+        return missingCase(
+          request,
+          new CryptoError('BAD_INPUT', `request chunk request ${JSON.stringify(request)}`),
+        );
       }
     }
   } catch (error) {

@@ -28,8 +28,8 @@ import {
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** How long the server keeps an undelivered message (DESIGN.md section 5). */
-export const INBOX_RETENTION_MS = 30 * DAY_MS;
+/** How long the server keeps an undelivered message (DESIGN.md section 5; protocol/limits.ts). */
+export const INBOX_RETENTION_MS = RETENTION_MS;
 /** A signed prekey is replaced once it is this old. */
 export const SIGNED_PREKEY_ROTATION_MS = 7 * DAY_MS;
 /** Senders must refetch a contact's bundle once their copy is this old (so a superseded prekey
@@ -115,6 +115,7 @@ export {
   ed25519Verify,
   importEd25519Public,
 } from '../../protocol/signatures';
+import { RETENTION_MS } from '../../protocol/limits';
 
 // ---------------------------------------------------------------- raw key operations
 

@@ -37,6 +37,7 @@ import {
 import type { Json } from './rpc';
 import { Transfers } from './transfers';
 import { Unreadable } from './unreadable';
+import { missingCase } from '../../protocol/missing-case';
 
 export interface ClientOptions {
   /** The WebSocket URL of the cloud (wss://… or the local ws://127.0.0.1:3001/local). */
@@ -303,8 +304,7 @@ export class CipherlineClient {
         break;
       }
       default: {
-        const unreachable: never = plan;
-        throw new CipherlineError('PROTOCOL', `unknown plan ${String(unreachable)}`);
+        return missingCase(plan, new CipherlineError('PROTOCOL', `unknown plan ${String(plan)}`));
       }
     }
     const userId = typeof reply.userId === 'string' ? reply.userId : undefined;

@@ -14,6 +14,7 @@ import type { FileSource } from './ports';
 import type { SessionParts } from './parts';
 import type { CallServer, Json } from './rpc';
 import { LONG_TEXT_MIME, MAX_TEXT_BYTES, bytesSource } from './transfers';
+import { missingCase } from '../../protocol/missing-case';
 
 export interface SentMessage {
   readonly messageId: string;
@@ -206,8 +207,10 @@ export class Direct {
       case 'backup-note':
         throw new CipherlineError('PROTOCOL', `a ${body.type} where a message was expected`);
       default: {
-        const unreachable: never = body;
-        throw new CipherlineError('PROTOCOL', `unknown message ${String(unreachable)}`);
+        return missingCase(
+          body,
+          new CipherlineError('PROTOCOL', `unknown message ${String(body)}`),
+        );
       }
     }
   }

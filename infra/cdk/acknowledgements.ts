@@ -6,7 +6,6 @@
 import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
-import type { CipherlineStack } from './stack';
 
 export const REASONS = {
   routesWithoutAuthorizer:
@@ -14,7 +13,7 @@ export const REASONS = {
     '$connect cannot check a credential either: browsers cannot set headers on a WebSocket and tokens ' +
     'never travel in URLs, so a connection starts unbound and its first frame is signup, signin or ' +
     'resume. Every other handler refuses an unbound connection with UNAUTHENTICATED (requireUser, ' +
-    'lambdas/core/session.ts), and reap-unbound closes connections still unbound after 10 s.',
+    'lambdas/shared/sessions.ts), and reap-unbound closes connections still unbound after 10 s.',
   nodeRuntime:
     'Node.js 22 is the runtime the handlers are built for (esbuild target node22) and tested on: npm ' +
     'test runs the handler and local-cloud suites under Node 22 and imports every bundle in Node 22. ' +
@@ -42,7 +41,7 @@ export const REASONS = {
     'hold nothing worth replaying.',
   deviceCredentialKeyRotation:
     'The secret is the MAC key of device credentials, which only decide which sign-in back-off an ' +
-    'attempt is judged by (lambdas/core/device-credentials.ts); it opens nothing. Rotating it revokes ' +
+    'attempt is judged by (lambdas/shared/device-credentials.ts); it opens nothing. Rotating it revokes ' +
     "every device's credential at once, after which all devices share the account's back-off until " +
     'they sign in again, so it is rotated deliberately (after a suspected leak), not on a schedule.',
   webBucketAccessLogs:
@@ -89,7 +88,28 @@ function findingRef(scope: IConstruct): string {
   return stack.resolve(stack.getLogicalId(scope.node.defaultChild as CfnElement)) as string;
 }
 
-export function acknowledgeFindings(stack: CipherlineStack): void {
+/**
+ * The parts of the stack the acknowledgements name; ./stack.ts passes itself, so the two files
+ * do not import each other.
+ */
+export interface AcknowledgedParts {
+  readonly api: {
+    readonly api: IConstruct;
+    readonly stage: { readonly stageName: string };
+    readonly cloudWatchRole?: IConstruct;
+  };
+  readonly data: { readonly blobBucket: IConstruct };
+  readonly unboundQueue: IConstruct;
+  readonly deviceCredentialKey: IConstruct;
+  readonly functions: ReadonlyMap<string, IConstruct & { readonly role?: IConstruct }>;
+  readonly web: {
+    readonly bucket: IConstruct;
+    readonly distribution: IConstruct;
+    readonly deployment: { readonly role: IConstruct; readonly handler: IConstruct };
+  };
+}
+
+export function acknowledgeFindings(stack: AcknowledgedParts): void {
   acknowledge(stack.api.api, 'AwsSolutions-APIG4', REASONS.routesWithoutAuthorizer);
   acknowledge(stack.data.blobBucket, 'AwsSolutions-S1', REASONS.blobAccessLogs);
   acknowledge(stack.unboundQueue, 'AwsSolutions-SQS3', REASONS.unboundQueueDlq);
@@ -126,7 +146,7 @@ export function acknowledgeFindings(stack: CipherlineStack): void {
   }
 }
 
-function acknowledgeWebFindings(stack: CipherlineStack): void {
+function acknowledgeWebFindings(stack: AcknowledgedParts): void {
   const { bucket, distribution, deployment } = stack.web;
   acknowledge(bucket, 'AwsSolutions-S1', REASONS.webBucketAccessLogs);
   acknowledge(distribution, 'AwsSolutions-CFR1', REASONS.webGeoRestriction);

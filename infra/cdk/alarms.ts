@@ -21,7 +21,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { TABLES, TABLE_NAMES, type TableName } from '../resources';
+import { TABLES, TABLE_NAMES, type TableName } from '../../lambdas/tables';
 
 /** CloudWatch allows at most this many metrics in one alarm's math expression. */
 export const METRICS_PER_ALARM = 10;

@@ -1,5 +1,5 @@
 /**
- * The tables and the blob bucket, built from the shared definitions in infra/resources.ts. They
+ * The tables and the blob bucket, built from the shared definitions in lambdas/tables.ts. They
  * hold every account and undelivered message, so they outlive the stack unless `retainData` is
  * false (a development stack): `cdk destroy` then deletes them, emptying the bucket first.
  */
@@ -13,7 +13,8 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BLOB_BUCKET, TABLES, TABLE_NAMES, type KeyAttribute, type TableName } from '../resources';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES, type TableName } from '../../lambdas/tables';
+import type { KeyAttribute } from '../../lambdas/stores/table-definition';
 
 const attribute = (key: KeyAttribute): Attribute => ({
   name: key.name,

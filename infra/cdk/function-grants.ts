@@ -16,7 +16,8 @@ import {
   type FunctionGrants,
   type GrantResource,
 } from '../../lambdas/route-grants';
-import type { TableName } from '../resources';
+import type { TableName } from '../../lambdas/tables';
+import { missingCase } from '../../protocol/missing-case';
 
 export interface GrantTargets {
   readonly tables: Readonly<Record<TableName, ITableV2>>;
@@ -50,8 +51,7 @@ export function resourceArn(resource: GrantResource, targets: GrantTargets): str
     case 'deviceCredentialKey':
       return targets.deviceCredentialKey.secretArn;
     default: {
-      const unknown: never = resource;
-      throw new Error(`Unknown grant resource ${JSON.stringify(unknown)}`);
+      return missingCase(resource);
     }
   }
 }

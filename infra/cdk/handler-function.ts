@@ -9,7 +9,7 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { HANDLER_TIMEOUT_SECONDS } from '../resources';
+import { HANDLER_TIMEOUT_SECONDS } from '../../lambdas/timing';
 
 /** The runtime AWS runs the handlers on; npm test runs the handler suites on the same major. */
 export const HANDLER_RUNTIME = Runtime.NODEJS_22_X;

@@ -18,7 +18,7 @@ import { UNBOUND_QUEUE_ENV } from '../../lambdas/runtime/delay-queue';
 import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
 import { DEVICE_CREDENTIAL_SECRET_ENV } from '../../lambdas/runtime/secrets';
 import type { RouteKey } from '../../protocol/routes';
-import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../resources';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../../lambdas/tables';
 import { blobCorsOrigins } from '../web-policy';
 import { acknowledgeFindings } from './acknowledgements';
 import { CipherlineAlarms } from './alarms';
@@ -49,7 +49,7 @@ export class CipherlineStack extends Stack {
   readonly data: DataStores;
   readonly api: CipherlineApi;
   readonly unboundQueue: Queue;
-  /** The MAC key of device credentials (lambdas/core/device-credentials.ts). */
+  /** The MAC key of device credentials (lambdas/shared/device-credentials.ts). */
   readonly deviceCredentialKey: Secret;
   /** Every handler, by route key or background function name. */
   readonly functions = new Map<string, HandlerFunction>();
@@ -82,7 +82,10 @@ export class CipherlineStack extends Stack {
       });
     }
     const reaper = this.makeFunction('reapUnbound', BACKGROUND_FUNCTIONS.reapUnbound);
-    reaper.addEventSource(new SqsEventSource(this.unboundQueue, { batchSize: 10 }));
+    // Partial batch failures: the handler names the records to retry (lambdas/background/reap-unbound.ts).
+    reaper.addEventSource(
+      new SqsEventSource(this.unboundQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
 
     this.web = new WebHosting(this, 'Web', {
       websocketUrl: this.api.stage.url,

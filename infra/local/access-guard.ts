@@ -13,7 +13,9 @@ import {
   type GrantResource,
 } from '../../lambdas/route-grants';
 import type { GuardableClient, LocalFunctionAccess } from '../../lambdas/runtime/env';
-import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName, type TableName } from '../resources';
+import { LOCAL_BUCKET_NAME, localTableName } from './names';
+import { TABLE_NAMES, type TableName } from '../../lambdas/tables';
+import { missingCase } from '../../protocol/missing-case';
 
 /** One IAM action on one resource, as `grantStatements` names resources. */
 interface Needed {
@@ -40,8 +42,7 @@ export const resourceKey = (resource: GrantResource): string => {
     case 'deviceCredentialKey':
       return `secret/device-credential-key`;
     default: {
-      const unknown: never = resource;
-      throw new Error(`Unknown grant resource ${JSON.stringify(unknown)}`);
+      return missingCase(resource);
     }
   }
 };

@@ -3,7 +3,8 @@
  * code runs, only endpoints and dummy credentials differ (s3rver accepts S3RVER/S3RVER).
  */
 import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
-import { BLOB_BUCKET, LOCAL_BUCKET_NAME, TABLES, TABLE_NAMES, localTableName } from '../resources';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES } from '../../lambdas/tables';
+import { LOCAL_BUCKET_NAME, localTableName } from './names';
 
 export interface LocalEndpoints {
   readonly dynamodb: string;

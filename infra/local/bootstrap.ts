@@ -9,14 +9,9 @@ import {
   type DynamoDBClient,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
-import {
-  BLOB_BUCKET,
-  TABLES,
-  TABLE_NAMES,
-  localTableName,
-  type KeyAttribute,
-  type TableName,
-} from '../resources';
+import { BLOB_BUCKET, TABLES, TABLE_NAMES, type TableName } from '../../lambdas/tables';
+import { localTableName } from './names';
+import type { KeyAttribute } from '../../lambdas/stores/table-definition';
 
 function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchemaElement[] {
   const schema: KeySchemaElement[] = [{ AttributeName: partitionKey.name, KeyType: 'HASH' }];

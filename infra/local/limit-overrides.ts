@@ -1,10 +1,10 @@
 /**
  * `npm start -- --limits '<json>'`: the server limits a local stack runs with, for benchmarks and
  * demos (e.g. `{"signupsPerAddressPerHour": 1000}`). Only the local stack reads this; in AWS the
- * handlers always run with the production values (lambdas/core/limits.ts).
+ * handlers always run with the production values (lambdas/shared/limits.ts).
  */
 import { z } from 'zod';
-import { PRODUCTION_LIMITS, type LimitOverrides } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS, type LimitOverrides } from '../../lambdas/shared/limits';
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const { perMinute, ...scalars } = PRODUCTION_LIMITS;

@@ -4,7 +4,28 @@
  * answers, including the `x-amzn-ErrorType` header the AWS SDK needs to raise GoneException.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalGateway } from './gateway';
+
+/** A connection as the endpoint sees it: what GET answers, and whether it is already closing. */
+export interface ManagedConnection {
+  readonly connectedAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly lastActiveAt: number;
+  readonly closing: boolean;
+}
+
+/**
+ * What the endpoint needs of the gateway, and no more: the gateway (./gateway.ts) implements it
+ * and hands itself over, so the two meet here without importing each other.
+ */
+export interface ConnectionManager<C extends ManagedConnection> {
+  readonly stage: string;
+  /** A POST body past it is refused with 413, as API Gateway refuses it. */
+  readonly maxMessageBytes: number;
+  readonly connections: ReadonlyMap<string, C>;
+  send(connection: C, data: string): void;
+  close(connection: C, code: number, reason: string): void;
+}
 
 type ErrorType = 'GoneException' | 'ForbiddenException' | 'PayloadTooLargeException';
 
@@ -30,8 +51,8 @@ async function readBody(request: IncomingMessage, limit: number): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-export async function handleManagementRequest(
-  gateway: LocalGateway,
+export async function handleManagementRequest<C extends ManagedConnection>(
+  gateway: ConnectionManager<C>,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -45,7 +66,7 @@ export async function handleManagementRequest(
   const connectionId = decodeURIComponent(path.slice(prefix.length));
   const connection = gateway.connections.get(connectionId);
 
-  switch (request.method) {
+  switch (request.method ?? '') {
     case 'POST': {
       const body = await readBody(request, gateway.maxMessageBytes);
       if (body === undefined)

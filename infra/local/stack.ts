@@ -14,11 +14,11 @@ import {
   withLocalConfiguration,
   type LocalConfiguration,
 } from '../../lambdas/runtime/local-config';
-import { withOverrides, type LimitOverrides } from '../../lambdas/core/limits';
+import { withOverrides, type LimitOverrides } from '../../lambdas/shared/limits';
 import { useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import type { RouteKey } from '../../protocol/routes';
-import { LOCAL_BUCKET_NAME } from '../resources';
+import { LOCAL_BUCKET_NAME } from './names';
 import { blobCorsOrigins } from '../web-policy';
 import { LOCAL_BASE_ENVIRONMENT, localLambdaEnvironment } from './aws-clients';
 import { localFunctionAccess } from './access-guard';
@@ -52,7 +52,7 @@ export interface LocalStackOptions {
   /** The gateway's limits (frame and message sizes, timers); the real service's by default. */
   readonly limits?: Partial<GatewayLimits>;
   /**
-   * The server's limits (lambdas/core/limits.ts): the production values unless set here. This is
+   * The server's limits (lambdas/shared/limits.ts): the production values unless set here. This is
    * the only way to change them, and the CDK stack has none.
    */
   readonly serverLimits?: LimitOverrides;

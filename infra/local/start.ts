@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMMAND_ROUTES } from '../../protocol/routes';
-import { LOCAL_BUCKET_NAME } from '../resources';
+import { LOCAL_BUCKET_NAME } from './names';
 import { DataFolderInUseError } from './data-lock';
 import { parseLimitOverrides } from './limit-overrides';
 import { DEFAULT_PORTS, REPO_ROOT, startLocalStack } from './stack';

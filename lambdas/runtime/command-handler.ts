@@ -9,7 +9,7 @@ import { errorReply, frameIdOf, ok, parseJson, parseWith } from '../../protocol/
 import { WS_LIMITS } from '../../protocol/limits';
 import type { RouteKey } from '../../protocol/routes';
 import { serverDeps, type DeviceCredentialKeyReader, type ServerDeps } from './deps';
-import { log } from './log';
+import { coldStarts, requestLog } from './log';
 import {
   failureReply,
   replyResult,
@@ -29,20 +29,22 @@ export function commandHandler<S extends z.ZodType<{ id: string }>>(
    */
   options: { scheduleClose?: ScheduleClose; deviceCredentialKey?: DeviceCredentialKeyReader } = {},
 ): WebSocketHandler {
+  const isColdStart = coldStarts();
   return async (event, lambdaContext) => {
+    const log = requestLog(event.requestContext.requestId, isColdStart());
     let replyTo: string | undefined;
     try {
       const raw = parseJson(event.body ?? '');
       replyTo = frameIdOf(raw);
       const frame = parseWith(schema, raw);
-      const context = routeContext(event, lambdaContext, options.scheduleClose);
+      const context = routeContext(event, log, lambdaContext, options.scheduleClose);
       const deps = serverDeps(lambdaContext, options.deviceCredentialKey);
       const body = await core(deps, frame, context);
       const reply = ok(frame.id, body);
       // API Gateway would not deliver it (docs/local-cloud.md): an error beats a reply that never comes.
       const bytes = Buffer.byteLength(JSON.stringify(reply));
       if (bytes <= WS_LIMITS.maxMessageBytes) return replyResult(reply);
-      log.error('reply too large', { route, requestId: event.requestContext.requestId, bytes });
+      log.error('reply too large', { route, bytes });
       return replyResult(
         errorReply(
           'INTERNAL',
@@ -51,7 +53,7 @@ export function commandHandler<S extends z.ZodType<{ id: string }>>(
         ),
       );
     } catch (error) {
-      return failureReply(route, event, error, replyTo);
+      return failureReply(route, log, error, replyTo);
     }
   };
 }

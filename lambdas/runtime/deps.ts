@@ -2,35 +2,29 @@
  * The stores a handler's core works with, built on first use (cold start) from the environment.
  * Lazy, so a Lambda only needs the table names of the stores its route really touches.
  */
-import { CachedConnectionStore } from '../stores/cached-connections';
-import { DynamoConnectionStore } from '../stores/dynamo-connections';
-import { DynamoCounterStore } from '../stores/dynamo-counters';
-import { DynamoDeviceCursorStore } from '../stores/dynamo-device-cursors';
-import { DynamoInboxStore } from '../stores/dynamo-inbox';
-import { DynamoMailboxStore } from '../stores/dynamo-mailboxes';
-import { DynamoSessionStore } from '../stores/dynamo-sessions';
-import { DynamoDeviceStore } from '../stores/dynamo-devices';
-import { DynamoUserStore } from '../stores/dynamo-users';
-import { DynamoGroupStore } from '../stores/dynamo-groups';
-import { DynamoGroupLogStore } from '../stores/dynamo-group-log';
-import type { GroupLogStore, GroupStore } from '../stores/group-ports';
-import type { BlobObjectStore, BlobStore } from '../stores/blob-ports';
-import { DynamoBlobStore } from '../stores/dynamo-blobs';
-import { S3BlobObjectStore } from '../stores/s3-blobs';
-import type {
-  ConnectionStore,
-  CounterStore,
-  DeviceStore,
-  DeviceCursorStore,
-  InboxStore,
-  MailboxStore,
-  SessionStore,
-  UserStore,
-} from '../stores/ports';
+import { BLOB_BUCKET, S3BlobObjectStore, type BlobObjectStore } from '../stores/blob-objects';
+import { DynamoBlobStore, type BlobStore } from '../stores/blobs';
+import {
+  CachedConnectionStore,
+  DynamoConnectionStore,
+  type ConnectionStore,
+} from '../stores/connections';
+import { DynamoDeviceCursorStore, type DeviceCursorStore } from '../stores/device-cursors';
+import { DynamoDeviceStore, type DeviceStore } from '../stores/devices';
+import { DynamoGroupEpochStore, type GroupEpochStore } from '../stores/group-epochs';
+import { DynamoGroupLogStore, type GroupLogStore } from '../stores/group-log';
+import { DynamoGroupStore, type GroupStore } from '../stores/groups';
+import { DynamoInboxStore, type InboxStore } from '../stores/inbox';
+import { DynamoMailboxStore, type MailboxStore } from '../stores/mailboxes';
+import { DynamoMembershipStore, type MembershipStore } from '../stores/memberships';
+import { DynamoRateLimitStore, type RateLimitStore } from '../stores/rate-limits';
+import { DynamoSessionStore, type SessionStore } from '../stores/sessions';
+import type { TableDefinition } from '../stores/table-definition';
+import { DynamoUserStore, type UserStore } from '../stores/users';
+import { TABLES } from '../tables';
 import { lazyClients, processClients, type AwsClients } from './aws';
-import type { TableName } from '../../infra/resources';
 import { bucketName, localAccessOf, tableName, type LocalFunctionAccess } from './env';
-import { PRODUCTION_LIMITS, type ServerLimits } from '../core/limits';
+import { PRODUCTION_LIMITS, type ServerLimits } from '../shared/limits';
 import { localConfigurationOf, type LocalConfiguration } from './local-config';
 
 export interface ServerDeps {
@@ -40,9 +34,11 @@ export interface ServerDeps {
   readonly connections: ConnectionStore;
   readonly mailboxes: MailboxStore;
   readonly inbox: InboxStore;
-  readonly counters: CounterStore;
+  readonly rateLimits: RateLimitStore;
   readonly deviceCursors: DeviceCursorStore;
   readonly groups: GroupStore;
+  readonly memberships: MembershipStore;
+  readonly groupEpochs: GroupEpochStore;
   readonly groupLog: GroupLogStore;
   readonly blobs: BlobStore;
   readonly blobObjects: BlobObjectStore;
@@ -73,7 +69,7 @@ class EnvironmentDeps implements ServerDeps {
     this.limits = local?.limits ?? PRODUCTION_LIMITS;
   }
 
-  private table(table: TableName): string {
+  private table(table: TableDefinition): string {
     return tableName(table, this.access?.environmentNames);
   }
 
@@ -83,19 +79,19 @@ class EnvironmentDeps implements ServerDeps {
   }
 
   get users() {
-    const table = this.table('users');
+    const table = this.table(TABLES.users);
     return this.once(`users:${table}`, () => new DynamoUserStore(this.clients.dynamo, table));
   }
   get sessions() {
-    const table = this.table('sessions');
+    const table = this.table(TABLES.sessions);
     return this.once(`sessions:${table}`, () => new DynamoSessionStore(this.clients.dynamo, table));
   }
   get devices() {
-    const table = this.table('devices');
+    const table = this.table(TABLES.devices);
     return this.once(`devices:${table}`, () => new DynamoDeviceStore(this.clients.dynamo, table));
   }
   get connections() {
-    const table = this.table('connections');
+    const table = this.table(TABLES.connections);
     // Cached per container: a bound connection's user and device never change.
     return this.once(
       `connections:${table}`,
@@ -104,57 +100,76 @@ class EnvironmentDeps implements ServerDeps {
     );
   }
   get mailboxes() {
-    const table = this.table('mailboxes');
+    const table = this.table(TABLES.mailboxes);
     return this.once(
       `mailboxes:${table}`,
-      () =>
-        new DynamoMailboxStore(this.clients.dynamoLowLevel, table, () => this.table('counters')),
+      () => new DynamoMailboxStore(this.clients.dynamoLowLevel, table),
     );
   }
   get inbox() {
-    const [inbox, counters] = [this.table('inbox'), this.table('counters')];
+    const inbox = this.table(TABLES.inbox);
     return this.once(
       `inbox:${inbox}`,
-      () => new DynamoInboxStore(this.clients.dynamoLowLevel, inbox, counters),
+      () =>
+        new DynamoInboxStore(this.clients.dynamoLowLevel, inbox, () =>
+          this.table(TABLES.messageClaims),
+        ),
     );
   }
-  get counters() {
-    const table = this.table('counters');
-    return this.once(`counters:${table}`, () => new DynamoCounterStore(this.clients.dynamo, table));
+  get rateLimits() {
+    const table = this.table(TABLES.rateLimits);
+    return this.once(
+      `rateLimits:${table}`,
+      () => new DynamoRateLimitStore(this.clients.dynamo, table),
+    );
   }
   get deviceCursors() {
-    const table = this.table('counters');
+    const table = this.table(TABLES.deviceCursors);
     return this.once(
       `deviceCursors:${table}`,
       () => new DynamoDeviceCursorStore(this.clients.dynamoLowLevel, table),
     );
   }
   get blobs() {
-    const table = this.table('blobs');
+    const table = this.table(TABLES.blobs);
     return this.once(
       `blobs:${table}`,
       () => new DynamoBlobStore(this.clients.dynamo, this.clients.dynamoLowLevel, table),
     );
   }
   get blobObjects() {
-    const bucket = bucketName(this.access?.environmentNames);
+    const bucket = bucketName(BLOB_BUCKET, this.access?.environmentNames);
     return this.once(
       `blobObjects:${bucket}`,
       () => new S3BlobObjectStore(this.clients.s3, bucket, this.clients.s3Signer),
     );
   }
   get groups() {
-    // Resolves each table when it uses it, so the same check applies.
+    const table = this.table(TABLES.groups);
+    return this.once(`groups:${table}`, () => new DynamoGroupStore(this.clients.dynamo, table));
+  }
+  get memberships() {
+    const table = this.table(TABLES.members);
     return this.once(
-      'groups',
-      () => new DynamoGroupStore(this.clients.dynamo, (table) => this.table(table)),
+      `memberships:${table}`,
+      () => new DynamoMembershipStore(this.clients.dynamo, table),
+    );
+  }
+  get groupEpochs() {
+    const table = this.table(TABLES.groupEpochs);
+    return this.once(
+      `groupEpochs:${table}`,
+      () => new DynamoGroupEpochStore(this.clients.dynamo, table),
     );
   }
   get groupLog() {
-    const log = this.table('groupLog');
+    const log = this.table(TABLES.groupLog);
     return this.once(
       `groupLog:${log}`,
-      () => new DynamoGroupLogStore(this.clients.dynamoLowLevel, log, () => this.table('counters')),
+      () =>
+        new DynamoGroupLogStore(this.clients.dynamoLowLevel, log, () =>
+          this.table(TABLES.messageClaims),
+        ),
     );
   }
   deviceCredentialKey() {

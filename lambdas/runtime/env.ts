@@ -1,4 +1,4 @@
-import { TABLES, BLOB_BUCKET, type TableName } from '../../infra/resources';
+import type { TableDefinition } from '../stores/table-definition';
 
 /**
  * In AWS a function only has the variables of the tables it was granted, and IAM refuses every
@@ -42,12 +42,13 @@ export function localAccessOf(context: object | undefined): LocalFunctionAccess 
 }
 
 /** The names of this function's tables and bucket, injected by the CDK stack or the local stack. */
-export function tableName(table: TableName, granted?: GrantedNames): string {
-  return required(TABLES[table].envVar, granted);
+export function tableName(table: TableDefinition, granted?: GrantedNames): string {
+  return required(table.envVar, granted);
 }
 
-export function bucketName(granted?: GrantedNames): string {
-  return required(BLOB_BUCKET.envVar, granted);
+/** The bucket's name; its definition comes from the caller, so env.ts bundles no store code. */
+export function bucketName(bucket: { readonly envVar: string }, granted?: GrantedNames): string {
+  return required(bucket.envVar, granted);
 }
 
 /** Local development points the SDK clients at dynalite, s3rver and the local gateway. */

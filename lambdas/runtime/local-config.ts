@@ -4,7 +4,7 @@
  * context, as the grants do (./env.ts). In AWS no context carries it, so handlers run with the
  * production limits and read the key from Secrets Manager: the CDK stack has no way to set either.
  */
-import { PRODUCTION_LIMITS, type ServerLimits } from '../core/limits';
+import { PRODUCTION_LIMITS, type ServerLimits } from '../shared/limits';
 
 const LOCAL_CONFIGURATION = Symbol('cipherline.localConfiguration');
 

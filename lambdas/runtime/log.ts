@@ -15,9 +15,39 @@ function write(level: Level, message: string, fields: Fields): void {
   else console.log(line);
 }
 
-export const log = {
-  debug: (message: string, fields: Fields = {}) => write('debug', message, fields),
-  info: (message: string, fields: Fields = {}) => write('info', message, fields),
-  warn: (message: string, fields: Fields = {}) => write('warn', message, fields),
-  error: (message: string, fields: Fields = {}) => write('error', message, fields),
-};
+export interface Logger {
+  debug(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  error(message: string, fields?: Fields): void;
+}
+
+const withFields = (bound: Fields): Logger => ({
+  debug: (message, fields = {}) => write('debug', message, { ...bound, ...fields }),
+  info: (message, fields = {}) => write('info', message, { ...bound, ...fields }),
+  warn: (message, fields = {}) => write('warn', message, { ...bound, ...fields }),
+  error: (message, fields = {}) => write('error', message, { ...bound, ...fields }),
+});
+
+/** Lines outside an invocation (the local stack's own). */
+export const log: Logger = withFields({});
+
+/**
+ * The logger of one invocation: every line carries its request id and whether the invocation was
+ * a cold start, the two fields Lambda Powertools' logger adds (docs/server.md, Logs).
+ */
+export const requestLog = (requestId: string, coldStart: boolean): Logger =>
+  withFields({ requestId, coldStart });
+
+/**
+ * One per handler module: true for its first invocation, false after. In AWS a module is loaded
+ * once per container, so this is the container's cold start; locally, the function's first call.
+ */
+export function coldStarts(): () => boolean {
+  let warm = false;
+  return () => {
+    const cold = !warm;
+    warm = true;
+    return cold;
+  };
+}

@@ -5,7 +5,7 @@ import {
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { ServerEvent } from '../../protocol/frames';
+import type { ServerEvent } from '../../protocol/events';
 import { ENDPOINT_ENV, type LocalFunctionAccess } from './env';
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();

@@ -6,10 +6,11 @@
  */
 import type { APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { ProtocolError } from '../../protocol/errors';
-import { errorReply, type Reply, type ServerEvent } from '../../protocol/frames';
+import { errorReply, type Reply } from '../../protocol/frames';
+import type { ServerEvent } from '../../protocol/events';
 import type { RouteKey } from '../../protocol/routes';
 import type { UnboundCheck } from './delay-queue';
-import { log } from './log';
+import type { Logger } from './log';
 import { localAccessOf, type LocalFunctionAccess } from './env';
 import {
   deleteConnection,
@@ -32,13 +33,15 @@ export interface RouteContext {
   readonly sourceIp: string;
   /** When API Gateway received the frame (ms since epoch). */
   readonly receivedAt: number;
+  /** This invocation's logger: its lines carry the request id and the cold-start flag. */
+  readonly log: Logger;
   /** Pushes an event to a connection (this one by default); false when it is gone. */
   push(event: ServerEvent, connectionId?: string): Promise<boolean>;
   /** Closes another connection now (one already gone is fine). */
   close(connectionId: string): Promise<void>;
   /**
    * Closes this connection once the reply is out: closing it now would lose the reply, so the
-   * unbound-connection check (lambdas/core/unbound.ts) closes it shortly after. The caller has
+   * unbound-connection check (lambdas/background/reap-unbound.ts) closes it shortly after. The caller has
    * unbound it first. Only routes whose handler passes `scheduleClose` may.
    */
   closeAfterReply(): Promise<void>;
@@ -56,6 +59,7 @@ const cannotClose: ScheduleClose = () =>
  */
 export function routeContext(
   event: WebSocketEvent,
+  log: Logger,
   lambdaContext?: object,
   scheduleClose: ScheduleClose = cannotClose,
 ): RouteContext {
@@ -69,6 +73,7 @@ export function routeContext(
     requestId,
     sourceIp: identity?.sourceIp ?? 'unknown',
     receivedAt: requestTimeEpoch,
+    log,
     push: (pushed, target = connectionId) => postToConnection(endpoint, target, pushed, client),
     close: (target) => deleteConnection(target, client),
     closeAfterReply: () => scheduleClose({ connectionId, managementEndpoint: endpoint }, access),
@@ -90,7 +95,7 @@ export const redactLongTokens = (text: string): string =>
 /** The one place a failure turns into an error frame. */
 export function failureReply(
   route: RouteKey,
-  event: WebSocketEvent,
+  log: Logger,
   error: unknown,
   replyTo?: string,
 ): WebSocketResult {
@@ -99,7 +104,6 @@ export function failureReply(
   const failure = error instanceof Error ? error : new Error(String(error));
   log.error('route failed', {
     route,
-    requestId: event.requestContext.requestId,
     error: failure.name,
     detail: redactLongTokens(failure.message),
   });

@@ -1,5 +1,5 @@
 /**
- * The server's one secret: the key of the device-credential MACs (lambdas/core/device-credentials.ts).
+ * The server's one secret: the key of the device-credential MACs (lambdas/shared/device-credentials.ts).
  * It is in no table. In AWS the CDK stack creates a Secrets Manager secret with a generated value
  * (CloudFormation cannot create an SSM SecureString, and a plain parameter would put the value in
  * the template); a function granted it gets the secret's ARN and reads the value once per

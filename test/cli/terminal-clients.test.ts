@@ -14,13 +14,13 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleToWire, generateLocalKeys, publicBundle } from '../../client/crypto/keys';
 import { FileKeyValueStore } from '../../client/node/file-store';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { buildCli } from '../../scripts/build-cli';
 import { bundleItem } from '../support/bundle-item';
 import { auditStack, type Secret } from '../support/audit';
 import { CliProcess, type CliOptions } from '../support/cli-process';
-import { startTestStack, tempDataDir } from '../support/local-stack';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
 
 const MiB = 1024 * 1024;
 const tag = randomUUID().slice(0, 6);

@@ -1,6 +1,6 @@
 /** The client crypto core runs unchanged in real Chromium: in a page and in a Web Worker. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../browser/chromium';
+import { launchChromium, type ChromiumSession } from '../../tools/chromium';
 
 const ENTRY = 'test/browser/entries/crypto-core.entry.ts';
 let chromium: ChromiumSession;

@@ -18,7 +18,7 @@ import { inThreadChunkCipher } from '../../client/crypto/file-cipher';
 import { CHUNK_HEADER_BYTES } from '../../client/crypto/file-format';
 import { randomBytes } from '../../client/crypto/primitives';
 import { createNodeWorkerChunkCipher } from '../../client/node/file-worker-pool';
-import { type ChromiumSession, launchChromium } from '../browser/chromium';
+import { type ChromiumSession, launchChromium } from '../../tools/chromium';
 import type { FileBrowserInput, FileBrowserOutput } from '../browser/entries/file.entry';
 import { type Bytes, bytesEqual, concatBytes } from '../../protocol/bytes';
 import { rejectsWith } from '../support/crypto-errors';

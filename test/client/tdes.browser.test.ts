@@ -5,8 +5,8 @@
  */
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../browser/chromium';
-import type { ChromiumSession } from '../browser/chromium';
+import { launchChromium } from '../../tools/chromium';
+import type { ChromiumSession } from '../../tools/chromium';
 import type { TdesBrowserInput, TdesBrowserOutput } from '../browser/entries/tdes.entry';
 
 const ENTRY = 'test/browser/entries/tdes.entry.ts';

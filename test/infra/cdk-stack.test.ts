@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { constructName } from '../../infra/cdk/stack';
 import { BACKGROUND_FUNCTIONS, ROUTE_TABLE } from '../../lambdas/route-table';
 import { grantedEnvironmentNames } from '../../lambdas/route-grants';
-import { TABLES, TABLE_NAMES } from '../../infra/resources';
+import { TABLES, TABLE_NAMES } from '../../lambdas/tables';
 import { ALL_ROUTES, COMMAND_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../protocol/routes';
 import { handlerFunctionsOf, synthesizeStack } from '../support/cdk';
 

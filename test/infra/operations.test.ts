@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_PER_ALARM } from '../../infra/cdk/alarms';
 import { SETTING_KEYS } from '../../infra/cdk/settings';
 import { ACCESS_LOG_FIELDS, STAGE_THROTTLE } from '../../infra/cdk/websocket-api';
-import { TABLES, TABLE_NAMES } from '../../infra/resources';
+import { TABLES, TABLE_NAMES } from '../../lambdas/tables';
 import { ENDPOINT_ENV } from '../../lambdas/runtime/env';
 import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
 import { handlerFunctionsOf, resourcesOf, synthesizeStack } from '../support/cdk';

@@ -18,7 +18,7 @@ import {
   handlerBundles,
   type HandlerBundle,
 } from '../../infra/cdk/handler-bundles';
-import { mapWithPool } from '../../lambdas/core/group-pool';
+import { mapWithPool } from '../../lambdas/shared/pool';
 import { ALL_FUNCTION_SPECS } from '../../lambdas/route-table';
 import { NODE22_PATH, REPO_ROOT, installedNode22Version } from '../../scripts/node22.mjs';
 import { EVENTS_DIR, sampleEventFile } from '../../scripts/sample-events';

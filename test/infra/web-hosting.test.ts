@@ -25,8 +25,8 @@ import {
 } from '../../infra/web-policy';
 import { makeS3Client } from '../../lambdas/runtime/aws';
 import { RENDER_AT, rendered, resourcesOf, synthesizeStack, type Resource } from '../support/cdk';
-import { tempDataDir } from '../support/local-stack';
-import { buildPwa } from '../support/web-build';
+import { tempDataDir } from '../../tools/local-stack';
+import { buildPwa } from '../../tools/web-build';
 
 let template: Template;
 let app: App;

@@ -1,6 +1,6 @@
 /** Per-address counting groups IPv6 addresses by /64 (issue 9, point 8). */
 import { describe, expect, it } from 'vitest';
-import { addressGroup } from '../../lambdas/core/address';
+import { addressGroup } from '../../lambdas/shared/address';
 
 describe('addressGroup', () => {
   it('counts every address of one IPv6 /64 as one, however it is written', () => {

@@ -16,7 +16,7 @@ async function bundledPackages(entry: string): Promise<string[]> {
 }
 
 describe('handler bundles', () => {
-  it.each(['lambdas/handlers/default.ts', 'lambdas/handlers/connect.ts'])(
+  it.each(['lambdas/commands/default.ts', 'lambdas/commands/connect.ts'])(
     '%s has no store clients',
     async (entry) => {
       const inputs = await bundledPackages(entry);
@@ -33,13 +33,13 @@ describe('handler bundles', () => {
         inputs.some((path) => path.includes(`@aws-sdk/${name}/`)),
       );
     };
-    expect(await clients('lambdas/handlers/send.ts')).toEqual([]);
-    expect(await clients('lambdas/handlers/signin.ts')).toEqual(['client-secrets-manager']);
-    expect(await clients('lambdas/handlers/signout.ts')).toEqual(['client-sqs']);
+    expect(await clients('lambdas/commands/send.ts')).toEqual([]);
+    expect(await clients('lambdas/commands/signin.ts')).toEqual(['client-secrets-manager']);
+    expect(await clients('lambdas/commands/signout.ts')).toEqual(['client-sqs']);
   });
 
   it('a command handler does have them (the check above can fail)', async () => {
-    const inputs = await bundledPackages('lambdas/handlers/send.ts');
+    const inputs = await bundledPackages('lambdas/commands/send.ts');
     expect(inputs.some((path) => path.includes('@aws-sdk/client-dynamodb/'))).toBe(true);
   });
 });

@@ -4,10 +4,10 @@
  * is closed even where it was cached as bound.
  */
 import { describe, expect, it } from 'vitest';
-import { closeIfUnbound } from '../../lambdas/core/unbound';
+import { closeIfUnbound } from '../../lambdas/background/reap-unbound';
 import type { ServerDeps } from '../../lambdas/runtime/deps';
-import { CachedConnectionStore } from '../../lambdas/stores/cached-connections';
-import type { Connection, ConnectionStore } from '../../lambdas/stores/ports';
+import { CachedConnectionStore } from '../../lambdas/stores/connections';
+import type { Connection, ConnectionStore } from '../../lambdas/stores/connections';
 
 /** The table as every container sees it, counting reads. */
 class SharedRows implements ConnectionStore {

@@ -1,7 +1,7 @@
 /** Device credentials: a MAC under the server's key over user, device, id and expiry (issue 9, point 8). */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signCredential, verifyCredential } from '../../lambdas/core/device-credentials';
+import { signCredential, verifyCredential } from '../../lambdas/shared/device-credentials';
 import { DeviceCredential } from '../../protocol/commands';
 
 const key = randomBytes(48);

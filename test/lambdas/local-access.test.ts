@@ -14,9 +14,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalAccessDenied, localFunctionAccess } from '../../infra/local/access-guard';
 import { LOCAL_CREDENTIALS, localLambdaEnvironment } from '../../infra/local/aws-clients';
-import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
 import { BACKGROUND_FUNCTIONS, ROUTE_TABLE, type RouteSpec } from '../../lambdas/route-table';
 import { grantedEnvironmentNames } from '../../lambdas/route-grants';
+import { TABLES } from '../../lambdas/tables';
 import { lazyClients } from '../../lambdas/runtime/aws';
 import { delayQueue, useInProcessDelayQueue } from '../../lambdas/runtime/delay-queue';
 import { serverDeps } from '../../lambdas/runtime/deps';
@@ -54,10 +55,10 @@ beforeAll(() => {
 describe('granted environment', () => {
   it('hides the variables of tables a route was not granted', () => {
     const send = grantedEnvironmentNames(ROUTE_TABLE.send);
-    expect(tableName('inbox', send)).toBe(localTableName('inbox'));
+    expect(tableName(TABLES.inbox, send)).toBe(localTableName('inbox'));
     const ping = grantedEnvironmentNames(ROUTE_TABLE.ping);
-    expect(() => tableName('users', ping)).toThrow('Missing environment variable TABLE_USERS');
-    expect(tableName('users')).toBe(localTableName('users')); // no grants given: the process environment
+    expect(() => tableName(TABLES.users, ping)).toThrow('Missing environment variable TABLE_USERS');
+    expect(tableName(TABLES.users)).toBe(localTableName('users')); // no grants given: the process environment
   });
 
   it("marks an invocation's context without changing what the handler reads from it", () => {

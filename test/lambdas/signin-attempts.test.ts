@@ -1,7 +1,7 @@
 /** The back-off a reservation sets (issue 9, point 7): free attempts, then doubling waits, capped. */
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
-import { attemptPolicy, nextAttemptAt } from '../../lambdas/core/signin-attempts';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
+import { attemptPolicy, nextAttemptAt } from '../../lambdas/shared/signin-attempts';
 
 describe('nextAttemptAt', () => {
   const policy = attemptPolicy(PRODUCTION_LIMITS, 5);

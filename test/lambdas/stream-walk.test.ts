@@ -1,18 +1,18 @@
 /**
- * How far a page goes in a stream (lambdas/core/stream-walk.ts): over stored entries, over a
+ * How far a page goes in a stream (lambdas/shared/stream-walk.ts): over stored entries, over a
  * missing number only once it is settled, never past the page's allowance; which part of a group
- * log a member reads (lambdas/core/catch-up.ts); which connections a bind closes.
+ * log a member reads (lambdas/shared/catch-up.ts); which connections a bind closes.
  */
 import { describe, expect, it } from 'vitest';
-import { groupRange } from '../../lambdas/core/catch-up';
-import { surplusConnections, USER_CONNECTION_CAP } from '../../lambdas/core/session';
+import { groupRange } from '../../lambdas/shared/catch-up';
+import { surplusConnections, USER_CONNECTION_CAP } from '../../lambdas/shared/sessions';
 import {
-  IN_FLIGHT_MAX_MS,
   PageBudget,
   walkStream,
   type EntryStep,
   type StoredNumber,
-} from '../../lambdas/core/stream-walk';
+} from '../../lambdas/shared/stream-walk';
+import { IN_FLIGHT_MAX_MS } from '../../lambdas/timing';
 
 const NOW = 1_800_000_000_000;
 const recent = NOW - 1000;

@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGateway, type LambdaHandler } from '../../infra/local/gateway';
 import { WS_LIMITS } from '../../protocol/limits';
-import { TestClient } from '../support/ws-client';
+import { TestClient } from '../../tools/ws-client';
 
 type AnyEvent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,9 +1,9 @@
 /** The first route end to end: the real ping handler behind the local gateway, on the local stack. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { signupUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import { signupUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 beforeAll(async () => {

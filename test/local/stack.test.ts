@@ -5,10 +5,11 @@ import { GetBucketCorsCommand, GetObjectCommand, PutObjectCommand } from '@aws-s
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFolderInUseError } from '../../infra/local/data-lock';
 import { startLocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME, TABLES, TABLE_NAMES, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
+import { TABLES, TABLE_NAMES } from '../../lambdas/tables';
 import { blobCorsOrigins } from '../../infra/web-policy';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
-import { FREE_PORTS, tempDataDir } from '../support/local-stack';
+import { FREE_PORTS, tempDataDir } from '../../tools/local-stack';
 
 const data = tempDataDir();
 afterAll(() => data.remove());

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/stack';
-import { withChromium } from '../browser/chromium';
-import { signupUser } from '../support/accounts';
-import { tempDataDir } from '../support/local-stack';
-import { freePort, npmStart } from '../support/processes';
-import { TestClient } from '../support/ws-client';
+import { withChromium } from '../../tools/chromium';
+import { signupUser } from '../../tools/accounts';
+import { tempDataDir } from '../../tools/local-stack';
+import { freePort, npmStart } from '../../tools/processes';
+import { TestClient } from '../../tools/ws-client';
 
 const data = tempDataDir();
 afterAll(() => data.remove());

@@ -37,7 +37,7 @@ import {
   joinRequest,
   leaveOf,
   makeSigners,
-} from '../support/group-statements';
+} from '../../tools/group-statements';
 
 const T0 = Date.UTC(2025, 5, 1);
 const MINUTE = 60_000;

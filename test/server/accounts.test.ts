@@ -2,14 +2,14 @@
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { hashToken } from '../../lambdas/core/session';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { hashToken } from '../../lambdas/shared/sessions';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { COMMAND_ROUTES, UNBOUND_ROUTES, type CommandRoute } from '../../protocol/routes';
-import { newAuthKey, newDeviceId, signupUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import { newAuthKey, newDeviceId, signupUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 let url: string;

@@ -33,12 +33,12 @@ import {
 import { decodeStatement, encodeStatement } from '../../protocol/group-statement';
 import { artefactToBase64 } from '../../protocol/group-artefacts';
 import type { LocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME } from '../../infra/local/names';
 import { makeS3Client } from '../../lambdas/runtime/aws';
 import type { PublicBundleWire } from '../../protocol/commands';
 import { expectOk, fetchBundle, signupCryptoUser, type CryptoUser } from '../support/crypto-user';
 import { scanEveryItem } from '../support/audit';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack } from '../../tools/local-stack';
 import { fromBase64, toBase64, utf8 } from '../../protocol/bytes';
 
 const tag = randomUUID().slice(0, 8);

@@ -9,12 +9,12 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
 import { MAX_BACKUP_BLOB_BYTES } from '../../protocol/commands';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 let alice: TestUser;

@@ -13,7 +13,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import {
   BLOB_PART_BYTES,
@@ -22,8 +22,8 @@ import {
   partLength,
   planParts,
 } from '../../protocol/blobs';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 const MIB = 1024 * 1024;
 

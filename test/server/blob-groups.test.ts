@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../support/accounts';
-import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
-import { startTestStack } from '../support/local-stack';
-import type { TestClient } from '../support/ws-client';
+import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../../tools/accounts';
+import { join, signupGroupUser, storeEpoch } from '../../tools/group-actors';
+import { startTestStack } from '../../tools/local-stack';
+import type { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 let url: string;

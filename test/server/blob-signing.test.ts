@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BLOB_CONTENT_TYPE, BLOB_URL_TTL_SECONDS } from '../../protocol/blobs';
 import { makeS3Client } from '../../lambdas/runtime/aws';
-import { S3BlobObjectStore } from '../../lambdas/stores/s3-blobs';
+import { S3BlobObjectStore } from '../../lambdas/stores/blob-objects';
 import { presignedParts, signatureMatches } from '../support/sigv4';
 
 const SECRET = 'test-secret-key';

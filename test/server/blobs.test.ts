@@ -13,7 +13,7 @@ import {
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 import {
   BLOB_CONTENT_TYPE,
@@ -28,10 +28,10 @@ import {
   resumeUser,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 import { presignedParts } from '../support/sigv4';
-import { TestClient } from '../support/ws-client';
+import { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 let url: string;

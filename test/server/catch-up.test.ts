@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { PAGE_MAX_EVENTS } from '../../protocol/catch-up';
 import {
@@ -19,10 +19,11 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import { CatchUpClient, type WirePage } from '../support/catch-up';
-import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/accounts';
+import { CatchUpClient } from '../support/catch-up';
+import type { WirePage } from '../../tools/wire-events';
+import { join, signupGroupUser, storeEpoch } from '../../tools/group-actors';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 let url: string;
@@ -187,17 +188,21 @@ describe('cursors', () => {
         Item: { userId: 'old-timer', groupId: 'gone', joinSeq: 1, leftSeq: 5, leftAt: longAgo },
       }),
     );
-    const key = `cursor#old-timer#${old.deviceId}`;
+    const key = { userId: 'old-timer', deviceId: old.deviceId };
     await db.send(
       new PutCommand({
-        TableName: localTableName('counters'),
-        Item: { key, cursors: { inbox: 0, 'g:gone': 3 }, served: {}, version: 1 },
+        TableName: localTableName('deviceCursors'),
+        Item: { ...key, cursors: { inbox: 0, 'g:gone': 3 }, served: {}, version: 1 },
       }),
     );
     const back = await resumeUser(url, old);
     expect(back.page.through).toEqual({ inbox: 0 });
     const { Item } = await db.send(
-      new GetCommand({ TableName: localTableName('counters'), Key: { key }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: localTableName('deviceCursors'),
+        Key: key,
+        ConsistentRead: true,
+      }),
     );
     expect(Item!.cursors).toEqual({ inbox: 0 });
     back.client.close();

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import {
   fakeEnvelope,
@@ -17,9 +17,10 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import { CatchUpClient, type WirePage } from '../support/catch-up';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/accounts';
+import { CatchUpClient } from '../support/catch-up';
+import type { WirePage } from '../../tools/wire-events';
+import { startTestStack } from '../../tools/local-stack';
 import { inboxItems } from '../support/tables';
 
 let stack: LocalStack;

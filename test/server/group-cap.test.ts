@@ -2,12 +2,12 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { localTableName } from '../../infra/local/names';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import type { TestUser } from '../support/accounts';
-import { join, leave, signupGroupUser } from '../support/group-actors';
-import { startTestStack } from '../support/local-stack';
+import type { TestUser } from '../../tools/accounts';
+import { join, leave, signupGroupUser } from '../../tools/group-actors';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 let users: TestUser[];

@@ -4,12 +4,12 @@ import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamo
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { DynamoMailboxStore } from '../../lambdas/stores/dynamo-mailboxes';
-import { fakeEnvelope, type TestUser } from '../support/accounts';
-import { join, signupGroupUser, storeEpoch } from '../support/group-actors';
-import { startTestStack } from '../support/local-stack';
+import { DynamoMailboxStore } from '../../lambdas/stores/mailboxes';
+import { fakeEnvelope, type TestUser } from '../../tools/accounts';
+import { join, signupGroupUser, storeEpoch } from '../../tools/group-actors';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -49,9 +49,7 @@ describe('mailbox lookups', () => {
         return lowLevel.send(command);
       },
     } as unknown as DynamoDBClient;
-    const store = new DynamoMailboxStore(faulty, localTableName('mailboxes'), () =>
-      localTableName('counters'),
-    );
+    const store = new DynamoMailboxStore(faulty, localTableName('mailboxes'));
     const users = Array.from({ length: 150 }, (_, i) => `box-${i}`);
     const now = Date.now();
     for (const [i, userId] of users.entries()) {

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { joinGroup } from '../../lambdas/core/groups';
+import { localTableName } from '../../infra/local/names';
+import { joinGroup } from '../../lambdas/commands/join';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../support/accounts';
+import { fakeEnvelope, goOffline, resumeUser, type TestUser } from '../../tools/accounts';
 import {
   epochFrame,
   join,
@@ -15,10 +15,10 @@ import {
   publishSignerInStore,
   signupGroupUser,
   storeEpoch,
-} from '../support/group-actors';
+} from '../../tools/group-actors';
 import { CatchUpClient } from '../support/catch-up';
 import { asUser, quickUsers } from '../support/deps';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 let url: string;
@@ -76,7 +76,7 @@ const groupKeyItems = async (groupId: string, prefix: string) =>
   (
     await db().send(
       new QueryCommand({
-        TableName: localTableName('groupKeys'),
+        TableName: localTableName('groupEpochs'),
         KeyConditionExpression: 'groupId = :g AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':g': groupId, ':p': prefix },
         ConsistentRead: true,

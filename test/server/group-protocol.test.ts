@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { randomBytes } from '../../client/crypto/primitives';
-import { fakeEnvelope, type TestUser } from '../support/accounts';
+import { fakeEnvelope, type TestUser } from '../../tools/accounts';
 import {
   addMember,
   epochFrame,
@@ -24,9 +24,9 @@ import {
   signerOf,
   signupGroupUser,
   storeEpoch,
-} from '../support/group-actors';
-import { StatementBuilder, joinRequest, makeSigners } from '../support/group-statements';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/group-actors';
+import { StatementBuilder, joinRequest, makeSigners } from '../../tools/group-statements';
+import { startTestStack } from '../../tools/local-stack';
 import { memberIds } from '../../protocol/group-statement';
 import { artefactSubject, artefactToBase64 } from '../../protocol/group-artefacts';
 

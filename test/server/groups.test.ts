@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import type { TestUser } from '../support/accounts';
-import { join, leave, signerOf, signupGroupUser } from '../support/group-actors';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import type { TestUser } from '../../tools/accounts';
+import { join, leave, signerOf, signupGroupUser } from '../../tools/group-actors';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 let url: string;

@@ -5,20 +5,14 @@
  * mailboxes get one on first use, numbering on from their old counter.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { send } from '../../lambdas/core/delivery';
-import { USER_CONNECTION_CAP } from '../../lambdas/core/session';
+import { localTableName } from '../../infra/local/names';
+import { send } from '../../lambdas/commands/send';
+import { USER_CONNECTION_CAP } from '../../lambdas/shared/sessions';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { serverDeps } from '../../lambdas/runtime/deps';
-import { legacyInboxCounterKey } from '../../lambdas/stores/dynamo-mailboxes';
 import {
   fakeEnvelope,
   goOffline,
@@ -26,10 +20,10 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
+} from '../../tools/accounts';
 import { depsWith, directContext, withBoundConnection } from '../support/deps';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 let stack: LocalStack;
 let url: string;
@@ -162,23 +156,17 @@ describe('connections leave the mailbox', () => {
 });
 
 describe('users from before mailboxes', () => {
-  it('get a mailbox on first use that numbers on from their old inbox counter', async () => {
+  it('get a mailbox on first use', async () => {
     const frank = await signupUser(url, 'frank');
     await goOffline(stack.endpoints.dynamodb, frank);
-    // As before mailboxes: no mailbox item, and an inbox counter in the counters table.
+    // As before mailboxes: no mailbox item.
     await db().send(
       new DeleteCommand({ TableName: localTableName('mailboxes'), Key: { userId: 'frank' } }),
     );
-    await db().send(
-      new PutCommand({
-        TableName: localTableName('counters'),
-        Item: { key: legacyInboxCounterKey('frank'), count: 41 },
-      }),
-    );
     expect(await sendFromAlice('frank')).toMatchObject({ type: 'ok', deliveredTo: 0 });
-    expect((await mailboxOf('frank'))!.seq).toBe(42);
+    expect((await mailboxOf('frank'))!.seq).toBe(1);
     const { Item } = await db().send(
-      new GetCommand({ TableName: localTableName('inbox'), Key: { userId: 'frank', seq: 42 } }),
+      new GetCommand({ TableName: localTableName('inbox'), Key: { userId: 'frank', seq: 1 } }),
     );
     expect(Item).toMatchObject({ kind: 'message', from: 'alice' });
   });
@@ -189,15 +177,9 @@ describe('users from before mailboxes', () => {
     await db().send(
       new DeleteCommand({ TableName: localTableName('mailboxes'), Key: { userId: 'gina' } }),
     );
-    await db().send(
-      new PutCommand({
-        TableName: localTableName('counters'),
-        Item: { key: legacyInboxCounterKey('gina'), count: 7 },
-      }),
-    );
     const back = await resumeUser(url, gina);
     expect(await listedConnections('gina')).toHaveLength(1);
-    expect((await mailboxOf('gina'))!.seq).toBe(7);
+    expect((await mailboxOf('gina'))!.seq).toBe(0);
     expect(await sendFromAlice('gina')).toMatchObject({ deliveredTo: 1 });
     expect(await back.client.waitFor((m) => m.type === 'message')).toMatchObject({ from: 'alice' });
     back.client.close();

@@ -8,15 +8,16 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { localTableName } from '../../infra/local/names';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { DynamoGroupStore } from '../../lambdas/stores/dynamo-groups';
-import { DynamoUserStore } from '../../lambdas/stores/dynamo-users';
+import { DynamoGroupEpochStore } from '../../lambdas/stores/group-epochs';
+import { DynamoGroupStore } from '../../lambdas/stores/groups';
+import { DynamoUserStore } from '../../lambdas/stores/users';
 import { MAX_STATEMENT_BASE64_CHARS } from '../../protocol/group-statement';
 import { MAX_INLINE_ENVELOPE_BASE64_CHARS, WS_LIMITS } from '../../protocol/limits';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 const GROUP = 'full-group';
 /** The longest names make the biggest replies. */
@@ -26,6 +27,7 @@ const base64Of = (chars: number, fill: string) => fill.repeat(chars);
 let stack: LocalStack;
 let asker: TestUser;
 let groups: DynamoGroupStore;
+let epochs: DynamoGroupEpochStore;
 const rawReplies: number[] = [];
 
 beforeAll(async () => {
@@ -36,7 +38,8 @@ beforeAll(async () => {
     marshallOptions: { removeUndefinedValues: true },
   });
   const users = new DynamoUserStore(db, localTableName('users'));
-  groups = new DynamoGroupStore(db, (table) => localTableName(table));
+  groups = new DynamoGroupStore(db, localTableName('groups'));
+  epochs = new DynamoGroupEpochStore(db, localTableName('groupEpochs'));
   const cap = PRODUCTION_LIMITS.groupMemberCap;
   const now = Date.now();
   await groups.create(GROUP, asker.username, now);
@@ -84,7 +87,7 @@ beforeAll(async () => {
       carried: [],
       now,
     });
-    await groups.putEpoch({
+    await epochs.putEpoch({
       groupId: GROUP,
       epoch,
       statement: base64Of(MAX_STATEMENT_BASE64_CHARS, 'S'),
@@ -92,7 +95,7 @@ beforeAll(async () => {
       members: group.memberIds,
       createdAt: now,
     });
-    await groups.putKeyShare({
+    await epochs.putKeyShare({
       groupId: GROUP,
       epoch,
       to: asker.username,

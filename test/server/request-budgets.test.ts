@@ -11,9 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
-import { joinGroup } from '../../lambdas/core/groups';
-import { shareKey } from '../../lambdas/core/group-keys';
-import { fanOutToGroup } from '../../lambdas/core/group-send';
+import { joinGroup } from '../../lambdas/commands/join';
+import { shareKey } from '../../lambdas/commands/sharekey';
+import { fanOutToGroup } from '../../lambdas/shared/group-fan-out';
 import {
   fakeEnvelope,
   goOffline,
@@ -21,19 +21,19 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import type { WirePage } from '../support/catch-up';
+} from '../../tools/accounts';
+import type { WirePage } from '../../tools/wire-events';
 import { asUser, quickUsers } from '../support/deps';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack } from '../../tools/local-stack';
 import { RequestCounter, type RequestCounts } from '../support/request-counter';
 import { BUDGETS } from '../../bench/request-budgets';
-import type { TestClient } from '../support/ws-client';
+import type { TestClient } from '../../tools/ws-client';
 import {
   chainAdding,
   epochFrame,
   joinArtefact,
   publishSignerInStore,
-} from '../support/group-actors';
+} from '../../tools/group-actors';
 import { statementToBase64 } from '../../protocol/group-statement';
 
 let stack: LocalStack;

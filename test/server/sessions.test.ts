@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
-import { hashToken, sessionExpiry } from '../../lambdas/core/session';
+import { localTableName } from '../../infra/local/names';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
+import { hashToken, sessionExpiry } from '../../lambdas/shared/sessions';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 import { BLOB_CONTENT_TYPE } from '../../protocol/blobs';
 import {
@@ -18,10 +18,10 @@ import {
   signinDevice,
   signupUser,
   type TestUser,
-} from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+} from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 import { inboxItems } from '../support/tables';
-import { TestClient } from '../support/ws-client';
+import { TestClient } from '../../tools/ws-client';
 
 /** A back-off that outlasts the file, so a locked account stays locked. */
 const LIMITS = { signinBaseDelayMs: 10 * 60_000 } as const;

@@ -7,12 +7,12 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { localTableName } from '../../infra/local/names';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { newAuthKey, newDeviceId, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import { newAuthKey, newDeviceId, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 /** Production values but: a wait that outlasts every test (no test waits it out), and few sign-ups. */
 const LIMITS = {
@@ -79,7 +79,11 @@ async function wrongSignins(client: TestClient, user: TestUser, count: number) {
 const counter = async (key: string) =>
   (
     await DynamoDBDocumentClient.from(makeDynamoClient(stack.endpoints.dynamodb)).send(
-      new GetCommand({ TableName: localTableName('counters'), Key: { key }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: localTableName('rateLimits'),
+        Key: { key },
+        ConsistentRead: true,
+      }),
     )
   ).Item;
 

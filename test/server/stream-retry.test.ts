@@ -1,5 +1,5 @@
 /**
- * Claim and skip (lambdas/stores/claimed-append.ts), for both kinds of stream: a retried message
+ * Claim and skip (lambdas/stores/message-claims.ts), for both kinds of stream: a retried message
  * whose first attempt died between claiming its id and writing its entry. Soon after, the retry
  * fills the first attempt's number; long after (when a page may have covered that empty number),
  * it keeps its own number and moves the claim there; of two late retries, one wins.
@@ -15,13 +15,13 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { localTableName } from '../../infra/resources';
-import { ATTEMPT_MAX_MS } from '../../lambdas/core/stream-walk';
+import { localTableName } from '../../infra/local/names';
+import { ATTEMPT_MAX_MS } from '../../lambdas/timing';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { DynamoGroupLogStore } from '../../lambdas/stores/dynamo-group-log';
-import { DynamoInboxStore } from '../../lambdas/stores/dynamo-inbox';
-import type { Appended } from '../../lambdas/stores/ports';
-import { startTestStack } from '../support/local-stack';
+import { DynamoGroupLogStore } from '../../lambdas/stores/group-log';
+import { DynamoInboxStore } from '../../lambdas/stores/inbox';
+import type { Appended } from '../../lambdas/stores/message-claims';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: LocalStack;
 let db: DynamoDBClient;
@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-const COUNTERS = localTableName('counters');
+const CLAIMS = localTableName('messageClaims');
 
 /** One kind of stream: how to take its next number, append to it, and read it back. */
 interface StreamUnderTest {
@@ -56,7 +56,7 @@ const STREAMS: StreamUnderTest[] = [
     keyName: 'userId',
     claimKey: (owner, messageId) => `msg#${owner}#alice#${messageId}`,
     append: (client, owner, seq, messageId, now) =>
-      new DynamoInboxStore(client, localTableName('inbox'), COUNTERS).appendAt(
+      new DynamoInboxStore(client, localTableName('inbox'), () => CLAIMS).appendAt(
         owner,
         seq,
         { kind: 'message', from: 'alice', messageId, envelope: 'AAAA', sentAt: now },
@@ -69,7 +69,7 @@ const STREAMS: StreamUnderTest[] = [
     keyName: 'groupId',
     claimKey: (owner, messageId) => `gmsg#${owner}#alice#${messageId}`,
     append: (client, owner, seq, messageId, now) =>
-      new DynamoGroupLogStore(client, localTableName('groupLog'), () => COUNTERS).appendMessage(
+      new DynamoGroupLogStore(client, localTableName('groupLog'), () => CLAIMS).appendMessage(
         seq,
         {
           kind: 'message',
@@ -89,7 +89,7 @@ const STREAMS: StreamUnderTest[] = [
 async function takeNumber(owner: string): Promise<number> {
   const { Attributes } = await db.send(
     new UpdateItemCommand({
-      TableName: COUNTERS,
+      TableName: CLAIMS,
       Key: { key: { S: `test-seq#${owner}` } },
       UpdateExpression: 'ADD #n :one',
       ExpressionAttributeNames: { '#n': 'n' },
@@ -148,7 +148,7 @@ describe.each(STREAMS)(
       ).rejects.toThrow('the handler died');
       const { Item } = await db.send(
         new GetItemCommand({
-          TableName: COUNTERS,
+          TableName: CLAIMS,
           Key: { key: { S: stream.claimKey(owner, messageId) } },
           ConsistentRead: true,
         }),

@@ -1,10 +1,10 @@
 /** A connection that does not sign in within the grace period is closed (grace shortened through the stack's limits). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
-import { newAuthKey, newDeviceId } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
-import { TestClient } from '../support/ws-client';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
+import { newAuthKey, newDeviceId } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
+import { TestClient } from '../../tools/ws-client';
 
 // Long enough for a signup (scrypt) on a loaded 2-core machine to finish inside it.
 const GRACE_MS = 3000;

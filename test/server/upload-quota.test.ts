@@ -1,10 +1,10 @@
 /** The per-user daily upload quota (issue 9, point 15), lowered through the stack's own limits. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
-import { PRODUCTION_LIMITS } from '../../lambdas/core/limits';
+import { PRODUCTION_LIMITS } from '../../lambdas/shared/limits';
 import { MAX_BLOB_BYTES } from '../../protocol/blobs';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 const MIB = 1024 * 1024;
 let stack: LocalStack;

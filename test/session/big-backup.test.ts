@@ -13,9 +13,9 @@ import { FileKeyValueStore } from '../../client/node/file-store';
 import { fetchBlobHttp } from '../../client/session/blob-transfer';
 import { DeviceState } from '../../client/session/device-state';
 import type { CipherlineError } from '../../client/session/errors';
-import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
-import { startTestStack, tempDataDir } from '../support/local-stack';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
 import { openDevice, tappedConnector, type TestDevice } from '../support/session-client';
 
 const PASSWORD = 'orange kettle drifts over seven hills';

@@ -20,10 +20,10 @@ import {
 import { inThreadChunkCipher } from '../../client/crypto/file';
 import { encryptedChunkLength } from '../../client/crypto/file-format';
 import { BLOB_PART_BYTES } from '../../protocol/blobs';
-import { LOCAL_BUCKET_NAME } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME } from '../../infra/local/names';
 import type { BlobHttp } from '../../client/session/ports';
 import { systemClock } from '../../client/session/ports';
-import { startTestStack, tempDataDir } from '../support/local-stack';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
 import { signedUpConnection, type TestConnection } from '../support/session-connection';
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;

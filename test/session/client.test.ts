@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CipherlineError } from '../../client/session/errors';
-import { startTestStack, tempDataDir } from '../support/local-stack';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
 import { isMessage, openDevice, type TestDevice } from '../support/session-client';
 
 const PASSWORD = 'orange kettle drifts over seven hills';

@@ -8,7 +8,7 @@ import { FileKeyValueStore } from '../../client/node/file-store';
 import { PersistentSeenStore } from '../../client/session/persistent-seen-store';
 import { openDirect, sealDirect } from '../../client/crypto/envelope';
 import { generateLocalKeys, publicBundle, verifyBundle } from '../../client/crypto/keys';
-import { tempDataDir } from '../support/local-stack';
+import { tempDataDir } from '../../tools/local-stack';
 
 const folders: { remove: () => void }[] = [];
 function folder(): string {

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNodeSocket } from '../../client/node/reconnecting-socket';
 import { Connection } from '../../client/session/connection';
 import { systemClock, type SocketEvent } from '../../client/session/ports';
-import { signupUser, type TestUser } from '../support/accounts';
-import { startTestStack } from '../support/local-stack';
+import { signupUser, type TestUser } from '../../tools/accounts';
+import { startTestStack } from '../../tools/local-stack';
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let alice: TestUser;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '../../client/session/events';
-import { startTestStack, tempDataDir } from '../support/local-stack';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
 import { isMessage, openDevice, tappedConnector, type TestDevice } from '../support/session-client';
 
 const PASSWORD = 'orange kettle drifts over seven hills';

@@ -19,7 +19,7 @@ import {
   verifyBundle,
   type LocalKeys,
 } from '../../client/crypto/keys';
-import { tempDataDir } from '../support/local-stack';
+import { tempDataDir } from '../../tools/local-stack';
 import { FakeSocket } from '../support/session-fakes';
 import { isMessage, openDevice, type TestDevice } from '../support/session-client';
 

@@ -11,9 +11,9 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { startWebServer, type WebServer } from '../../infra/local/web';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
-import { startTestStack, tempDataDir } from './local-stack';
-import { freePort } from './processes';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 
 export const ATTACHMENTS_PROBE_ROOT = resolve(import.meta.dirname, '../browser/attachments-probe');
 

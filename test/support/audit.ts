@@ -5,7 +5,8 @@
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { LOCAL_BUCKET_NAME, TABLE_NAMES, localTableName } from '../../infra/resources';
+import { LOCAL_BUCKET_NAME, localTableName } from '../../infra/local/names';
+import { TABLE_NAMES } from '../../lambdas/tables';
 import { makeDynamoClient, makeS3Client } from '../../lambdas/runtime/aws';
 
 export interface Secret {

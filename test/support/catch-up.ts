@@ -6,32 +6,8 @@
  */
 import { expect } from 'vitest';
 import { PAGE_MAX_EVENTS } from '../../protocol/catch-up';
-import type { TestClient } from './ws-client';
-
-export type WireEvent = Record<string, unknown> & {
-  type: string;
-  stream: string;
-  messageId: string;
-  seq?: number;
-};
-export interface WirePage {
-  events: WireEvent[];
-  through: Record<string, number>;
-  more: boolean;
-  retryAfterMs?: number;
-}
-
-export const DURABLE_TYPES = [
-  'message',
-  'receipt',
-  'group-message',
-  'key-share',
-  'epoch',
-  'member-joined',
-  'member-left',
-];
-export const isDurable = (message: Record<string, unknown>) =>
-  DURABLE_TYPES.includes(message.type as string) && message.replyTo === undefined;
+import type { TestClient } from '../../tools/ws-client';
+import { isDurable, type WireEvent, type WirePage } from '../../tools/wire-events';
 
 /** Longest a test waits on `retryAfterMs` (a number still being written is pushed when written). */
 const MAX_RETRY_WAIT_MS = 2_000;

@@ -16,8 +16,8 @@ import {
 } from '../../client/crypto/keys';
 import { MemorySeenStore } from '../../client/crypto/seen-store';
 import type { PublicBundleWire } from '../../protocol/commands';
-import { newDeviceId } from './accounts';
-import { TestClient } from './ws-client';
+import { newDeviceId } from '../../tools/accounts';
+import { TestClient } from '../../tools/ws-client';
 import { toBase64 } from '../../protocol/bytes';
 
 export interface CryptoUser {

@@ -1,13 +1,14 @@
 /** The real stores of the in-process local stack, with some replaced (fault injection, a fixed clock). */
-import { hashToken, newSessionToken } from '../../lambdas/core/session';
+import { hashToken, newSessionToken } from '../../lambdas/shared/sessions';
 import { serverDeps, type ServerDeps } from '../../lambdas/runtime/deps';
 import {
   deleteConnection,
   managementClient,
   postToConnection,
 } from '../../lambdas/runtime/management-api';
+import { requestLog } from '../../lambdas/runtime/log';
 import type { RouteContext } from '../../lambdas/runtime/route';
-import type { Connection, ConnectionStore } from '../../lambdas/stores/ports';
+import type { Connection, ConnectionStore } from '../../lambdas/stores/connections';
 
 export function depsWith(overrides: Partial<ServerDeps>): ServerDeps {
   const real = serverDeps();
@@ -18,9 +19,11 @@ export function depsWith(overrides: Partial<ServerDeps>): ServerDeps {
     connections: overrides.connections ?? real.connections,
     mailboxes: overrides.mailboxes ?? real.mailboxes,
     inbox: overrides.inbox ?? real.inbox,
-    counters: overrides.counters ?? real.counters,
+    rateLimits: overrides.rateLimits ?? real.rateLimits,
     deviceCursors: overrides.deviceCursors ?? real.deviceCursors,
     groups: overrides.groups ?? real.groups,
+    memberships: overrides.memberships ?? real.memberships,
+    groupEpochs: overrides.groupEpochs ?? real.groupEpochs,
     groupLog: overrides.groupLog ?? real.groupLog,
     blobs: overrides.blobs ?? real.blobs,
     blobObjects: overrides.blobObjects ?? real.blobObjects,
@@ -49,6 +52,7 @@ export function directContext(managementApi: string, connectionId: string): Rout
     requestId: 'test-request',
     sourceIp: '127.0.0.1',
     receivedAt: Date.now(),
+    log: requestLog('test-request', false),
     push: (event, target = connectionId) => postToConnection(managementApi, target, event),
     close: (target) => deleteConnection(target, managementClient(managementApi)),
     closeAfterReply: () => Promise.reject(new Error('a direct call has no reply to wait for')),

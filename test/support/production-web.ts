@@ -13,11 +13,12 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { localPolicyOrigins, startWebServer, type WebServer } from '../../infra/local/web';
 import type { WebPolicyOrigins } from '../../infra/web-policy';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
 import type { PolicyProbe, ProbeStep } from '../browser/policy-probe/probe';
-import { startTestStack, tempDataDir } from './local-stack';
-import { freePort } from './processes';
-import { POLICY_PROBE_PATH, buildPolicyProbe, buildPwa } from './web-build';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
+import { buildPwa } from '../../tools/web-build';
+import { POLICY_PROBE_PATH, buildPolicyProbe } from './policy-probe-build';
 
 export interface CspViolation {
   /** The directive that refused it, e.g. `script-src-elem`. */

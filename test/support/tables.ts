@@ -1,6 +1,6 @@
 /** Reading the local stack's tables straight, for tests that check what was (not) stored. */
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
 
 /** Every item of a user's inbox (skipped numbers included), in sequence order. */

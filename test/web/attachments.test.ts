@@ -15,7 +15,7 @@ import {
   type AttachmentsWeb,
   type Person,
 } from '../support/attachments-web';
-import { tempDataDir } from '../support/local-stack';
+import { tempDataDir } from '../../tools/local-stack';
 import { gradientPng, recordWebm } from '../support/media-files';
 
 let web: AttachmentsWeb;

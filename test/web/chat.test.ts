@@ -21,17 +21,17 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleToWire, generateLocalKeys, publicBundle } from '../../client/crypto/keys';
 import { startWebServer, type WebServer } from '../../infra/local/web';
-import { localTableName } from '../../infra/resources';
+import { localTableName } from '../../infra/local/names';
 import { makeDynamoClient } from '../../lambdas/runtime/aws';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
 import { bundleItem } from '../support/bundle-item';
 import { auditStack, type Secret } from '../support/audit';
 import { CliProcess } from '../support/cli-process';
-import { startTestStack, tempDataDir } from '../support/local-stack';
-import { freePort } from '../support/processes';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 import { DESKTOP, PHONE, PwaPerson } from '../support/pwa-person';
 import { SW_ACTIVATED } from '../support/service-worker';
-import { buildPwa } from '../support/web-build';
+import { buildPwa } from '../../tools/web-build';
 
 /** Where the phone-size screenshots of the main screens go (named in the README). */
 export const SCREENSHOTS = resolve(import.meta.dirname, '../../.local/test-artifacts/web-chat');

@@ -4,7 +4,7 @@
  * at commit, nothing left after an abort or a closed tab), with the in-memory fallback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../browser/chromium';
+import { launchChromium, type ChromiumSession } from '../../tools/chromium';
 import { chunkWorkerCount } from '../../web/src/platform/chunk-cipher';
 
 const ENTRY = 'test/browser/entries/received-files.entry.ts';

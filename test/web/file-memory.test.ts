@@ -28,7 +28,7 @@ import {
   type AttachmentsWeb,
   type Person,
 } from '../support/attachments-web';
-import { tempDataDir } from '../support/local-stack';
+import { tempDataDir } from '../../tools/local-stack';
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 200 * MiB;

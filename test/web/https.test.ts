@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import type { LocalStack } from '../../infra/local/stack';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
-import { startTestStack } from '../support/local-stack';
-import { freePort } from '../support/processes';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
+import { startTestStack } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 
 let stack: LocalStack;
 let browser: Browser;

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startWebServer, type WebServer } from '../../infra/local/web';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
-import { startTestStack, tempDataDir } from '../support/local-stack';
-import { freePort } from '../support/processes';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
+import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 import { SW_ACTIVATED } from '../support/service-worker';
-import { buildPwa } from '../support/web-build';
+import { buildPwa } from '../../tools/web-build';
 import type { LocalStack } from '../../infra/local/stack';
 
 const builds = tempDataDir();

@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from '../browser/chromium';
-import { freePort } from '../support/processes';
+import { launchChromium, type ChromiumSession } from '../../tools/chromium';
+import { freePort } from '../../tools/processes';
 
 const ENTRY = 'test/browser/entries/reconnecting-socket.entry.ts';
 const QUICK = { initialMs: 50, maxMs: 200, multiplier: 2 };

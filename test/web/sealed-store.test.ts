@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../browser/chromium';
-import { tempDataDir } from '../support/local-stack';
-import { freePort } from '../support/processes';
+import { launchChromium, type ChromiumSession } from '../../tools/chromium';
+import { tempDataDir } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 
 const ENTRY = 'test/browser/entries/sealed-store.entry.ts';
 const SECRET = 'the private key of alice 5f2b9c1e7a40d3';

@@ -18,7 +18,7 @@ import {
   type Person,
 } from '../support/attachments-web';
 import { CliProcess } from '../support/cli-process';
-import { tempDataDir } from '../support/local-stack';
+import { tempDataDir } from '../../tools/local-stack';
 
 const NEW_PASSWORD = 'amber-Quarry-58-silent-meadow';
 const SAFETY_LINE = /^ {2}((\d{5} ){11}\d{5})$/;

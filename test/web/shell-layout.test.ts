@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { LocalStack } from '../../infra/local/stack';
-import { CHROMIUM_FLAGS, chromiumPath } from '../browser/chromium';
-import { startTestStack } from '../support/local-stack';
-import { freePort } from '../support/processes';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../tools/chromium';
+import { startTestStack } from '../../tools/local-stack';
+import { freePort } from '../../tools/processes';
 
 const AXE_SOURCE = readFileSync(
   createRequire(import.meta.url).resolve('axe-core/axe.min.js'),

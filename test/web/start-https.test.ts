@@ -2,8 +2,8 @@
 import { request } from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/stack';
-import { tempDataDir } from '../support/local-stack';
-import { freePort, npmStart } from '../support/processes';
+import { tempDataDir } from '../../tools/local-stack';
+import { freePort, npmStart } from '../../tools/processes';
 
 const data = tempDataDir();
 afterAll(() => data.remove());

@@ -1,6 +1,6 @@
 /** One active tab per device (web/src/platform/tab-guard.ts), with real Web Locks in Chromium. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../browser/chromium';
+import { launchChromium, type ChromiumSession } from '../../tools/chromium';
 
 const ENTRY = 'test/browser/entries/tab-guard.entry.ts';
 

@@ -1,0 +1,30 @@
+/** `list`: every group with its member count (a paginated Scan), or mine through the membership rows. */
+import { LIST_PAGE, ListFrame, type ListReply } from '../../protocol/groups';
+import { commandHandler } from '../runtime/command-handler';
+import type { ServerDeps } from '../runtime/deps';
+import type { RouteContext } from '../runtime/route';
+import { requireUser } from '../shared/sessions';
+
+/** LIST: every group with its member count (a paginated Scan), or `mine` through the index. */
+export async function listGroups(
+  deps: ServerDeps,
+  frame: ListFrame,
+  context: RouteContext,
+): Promise<ListReply> {
+  const me = (await requireUser(deps, context)).userId;
+  const limit = frame.limit ?? LIST_PAGE.default;
+  if (!frame.mine) {
+    const page = await deps.groups.listAll(limit, frame.cursor);
+    return { groups: page.items, ...(page.next && { next: page.next }) };
+  }
+  const page = await deps.memberships.listMine(me, limit, frame.cursor);
+  const counts = await deps.groups.counts(page.items);
+  return {
+    groups: page.items
+      .filter((groupId) => counts.has(groupId))
+      .map((groupId) => ({ groupId, memberCount: counts.get(groupId)! })),
+    ...(page.next && { next: page.next }),
+  };
+}
+
+export const handler = commandHandler('list', ListFrame, listGroups);

@@ -1,0 +1,45 @@
+/**
+ * The opaque `next` tokens of the group listings (./groups.ts listAll, ./memberships.ts
+ * listMine): the DynamoDB start key, base64url JSON, checked on the way back in.
+ */
+import { ProtocolError } from '../../protocol/errors';
+import { checkGroupName, normalizeGroupName } from '../../protocol/groups';
+import { checkUsername, normalizeName } from '../../protocol/username';
+
+export const encodeCursor = (key: Record<string, unknown>) =>
+  Buffer.from(JSON.stringify(key)).toString('base64url');
+
+/** A cursor's key fields must be what the listing itself writes: a group id, a user id. */
+const CURSOR_FIELDS = {
+  groupId: (value: string) => checkGroupName(value).ok && normalizeGroupName(value) === value,
+  userId: (value: string) => checkUsername(value).ok && normalizeName(value) === value,
+} as const;
+
+/**
+ * The start key a `next` token stands for. A crafted token is BAD_REQUEST here, never a
+ * DynamoDB ValidationException (an empty or overlong key, a key of the wrong shape).
+ */
+export function decodeCursor(
+  cursor: string,
+  fields: readonly (keyof typeof CURSOR_FIELDS)[],
+): Record<string, string> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (
+      typeof key === 'object' &&
+      key !== null &&
+      Object.keys(key).length === fields.length &&
+      fields.every((field) => {
+        const value = (key as Record<string, unknown>)[field];
+        return typeof value === 'string' && CURSOR_FIELDS[field](value);
+      })
+    )
+      return key as Record<string, string>;
+  } catch {
+    // not JSON: refused below
+  }
+  throw new ProtocolError(
+    'BAD_REQUEST',
+    'That page cursor is not valid: pass the `next` of the previous page, or none to start over.',
+  );
+}
