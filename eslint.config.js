@@ -56,7 +56,15 @@ const into = (folders, message) => ({
 const noTest = into(['test'], 'Only tests import test/: move a shared helper to tools/.');
 /** protocol/ files by layer: primitives, then events, then frames; each imports only layers before it. */
 const PROTOCOL_EVENTS = ['events'];
-const PROTOCOL_FRAMES = ['frames', 'commands', 'sessions', 'groups', 'blobs', 'catch-up'];
+const PROTOCOL_FRAMES = [
+  'frames',
+  'commands',
+  'sessions',
+  'groups',
+  'blobs',
+  'catch-up',
+  'replies',
+];
 const sibling = (names, message) => ({ regex: `^\\./(${names.join('|')})$`, message });
 
 const layers = [

@@ -5,9 +5,9 @@
  * through presigned URLs; the server fixes the size, signs, checks and records who may read.
  */
 import { z } from 'zod';
-import { BlobId, Envelope, MessageId, UserName } from './commands';
+import { BlobId, Envelope, MessageId, UserName, type SendReply } from './commands';
 import { BaseFrame } from './frames';
-import { Epoch, GroupName } from './groups';
+import { Epoch, GroupName, type SendGroupReply } from './groups';
 
 /** The largest blob (ciphertext bytes) a user may upload. */
 export const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
@@ -122,6 +122,15 @@ export const SendGroupFileFrame = BaseFrame.extend({
   envelope: Envelope,
 });
 export type SendGroupFileFrame = z.infer<typeof SendGroupFileFrame>;
+
+/** What `sendfile` answers: `send`'s reply and the blob it names. */
+export interface SendFileReply extends SendReply {
+  blobId: string;
+}
+/** What `sendgroupfile` answers: `sendgroup`'s reply and the blob it names. */
+export interface SendGroupFileReply extends SendGroupReply {
+  blobId: string;
+}
 
 /** The part layout of a blob of `size` bytes: parts of BLOB_PART_BYTES, the last one shorter. */
 export function planParts(size: number): {

@@ -59,4 +59,6 @@ export interface AckReply {
   /** Where each named stream's cursor stands now (streams this device cannot read are left out). */
   readonly cursors: Partial<Record<StreamName, number>>;
   readonly page: Page;
+  /** Senders told by a receipt that their messages reached this device. */
+  readonly receipts: number;
 }

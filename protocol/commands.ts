@@ -165,3 +165,23 @@ export const SendFrame = BaseFrame.extend({
   envelope: Envelope,
 });
 export type SendFrame = z.infer<typeof SendFrame>;
+
+/** What `send` answers: stored in the recipient's inbox; `duplicate`: a retry of a stored message. */
+export interface SendReply {
+  messageId: string;
+  duplicate: boolean;
+  /** The recipient's live connections that got the push (0 is fine: the next page carries it). */
+  deliveredTo: number;
+}
+
+/** What each `keys` operation answers (`get-backup`: GetBackupReply). */
+export interface KeysPublishedReply {
+  published: true;
+}
+export interface KeysFetchReply {
+  bundle: PublicBundleWire;
+}
+export interface BackupStoredReply {
+  stored: true;
+  version: number;
+}

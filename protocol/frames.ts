@@ -20,6 +20,10 @@ export const PingFrame = BaseFrame.extend({
   echo: z.string().max(1024).optional(),
 });
 export type PingFrame = z.infer<typeof PingFrame>;
+/** What `ping` answers; the `pong` event follows when the frame names an `echo`. */
+export interface PingReply {
+  serverTime: number;
+}
 
 export type OkReply<T extends object = object> = { type: 'ok'; replyTo: string } & T;
 export type ErrorReply = { type: 'error'; replyTo?: string; code: ErrorCode; message: string };

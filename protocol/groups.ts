@@ -172,6 +172,20 @@ export const SendGroupFrame = BaseFrame.extend({
 });
 export type SendGroupFrame = z.infer<typeof SendGroupFrame>;
 
+/** What `sendgroup` answers: stored once in the group's log; `duplicate`: a retry. */
+export interface SendGroupReply {
+  groupId: string;
+  epoch: number;
+  messageId: string;
+  /** The log's time for the message, the same for every member. */
+  sentAt: number;
+  duplicate: boolean;
+  /** The members it is for (the sender's other devices read it from the log too). */
+  recipients: number;
+  /** Live connections that got the push. */
+  deliveredTo: number;
+}
+
 /** A member with its published key bundle (absent until the user publishes one). */
 export interface GroupMemberWire {
   userId: string;
@@ -216,6 +230,13 @@ export interface MembersReply {
   /** Present when more members follow: pass it as `after` to `members`. */
   next?: string;
 }
+/** What `create` answers: I am the only member, before epoch 1. */
+export interface CreateReply {
+  groupId: string;
+  created: true;
+  epoch: 0;
+  memberCount: 1;
+}
 /** What `leave` answers; `left` false: I was not a member (a retry). */
 export interface LeaveReply {
   groupId: string;
@@ -241,6 +262,28 @@ export interface JoinReply extends MembersReply {
   created: boolean;
   /** False when I was a member already (nothing changed). */
   joined: boolean;
+}
+/** What `sharekey` `store` answers: `current` once every key-share of the epoch is stored. */
+export interface SharekeyStoreReply {
+  groupId: string;
+  epoch: number;
+  /** The members this epoch is made for: each needs one key-share. */
+  epochMembers: string[];
+  current: boolean;
+  /** Key-shares this frame added (0 for a retry). */
+  stored: number;
+  /** Members whose key-share is still missing (empty once current). */
+  missing: string[];
+  /** Live connections told of the new epoch. */
+  deliveredTo: number;
+}
+/** What `sharekey` `fetch` answers: my key-shares from `after` on; `next` when more follow. */
+export interface SharekeyFetchReply {
+  groupId: string;
+  /** The group's current epoch. */
+  epoch: number;
+  keyShares: KeyShareRecordWire[];
+  next?: number;
 }
 export interface KeyShareRecordWire {
   epoch: number;

@@ -8,6 +8,9 @@ import { BaseFrame } from './frames';
 
 /** Ends this session: its token and this device's credential are revoked, the connection closes. */
 export const SignoutFrame = BaseFrame.extend({ action: z.literal('signout') });
+export interface SignoutReply {
+  signedOut: true;
+}
 export type SignoutFrame = z.infer<typeof SignoutFrame>;
 
 export const DevicesFrame = z.discriminatedUnion('op', [

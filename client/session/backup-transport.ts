@@ -47,7 +47,7 @@ export async function readStoredBackup(
 ): Promise<{ sealed: Uint8Array; version: number }> {
   let lastProblem = '';
   for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
-    const reply = await deps.call<GetBackupReply>('keys', { op: 'get-backup' });
+    const reply = await deps.call<'keys', GetBackupReply>('keys', { op: 'get-backup' });
     if ('backup' in reply) return { sealed: fromBase64(reply.backup), version: reply.version };
     const response = await deps.http.get(reply.blob.url);
     if (response.status === 200) {

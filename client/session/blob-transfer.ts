@@ -20,7 +20,6 @@ import {
   MAX_PART_URLS_PER_REPLY,
   partLength,
   planParts,
-  type DownloadReply,
   type PartUrl,
   type UploadCompleteReply,
   type UploadSignReply,
@@ -84,7 +83,10 @@ export async function uploadFile(
   onProgress: (progress: TransferProgress) => void = () => undefined,
 ): Promise<FileDescriptor> {
   const blobSize = encryptedFileLength(source.size);
-  const start = await deps.call<UploadStartReply>('upload', { op: 'start', size: blobSize });
+  const start = await deps.call<'upload', UploadStartReply>('upload', {
+    op: 'start',
+    size: blobSize,
+  });
   const { blobId, partCount, multipart } = start;
   const urls = new PartUrls(deps, blobId, partCount, start.urls, start.urlsExpireAt);
   const fileKey = newFileKey();
@@ -117,7 +119,7 @@ export async function uploadFile(
     await chunks.return(undefined).catch(() => undefined);
     throw asCipherlineError(error);
   }
-  await deps.call<UploadCompleteReply>(
+  await deps.call<'upload', UploadCompleteReply>(
     'upload',
     { op: 'complete', blobId, ...(multipart && { parts: etags }) },
     { retry: true },
@@ -138,7 +140,10 @@ export async function uploadSealedBytes(
   bytes: Uint8Array,
   what: string,
 ): Promise<string> {
-  const start = await deps.call<UploadStartReply>('upload', { op: 'start', size: bytes.length });
+  const start = await deps.call<'upload', UploadStartReply>('upload', {
+    op: 'start',
+    size: bytes.length,
+  });
   const { blobId, partCount, multipart } = start;
   const urls = new PartUrls(deps, blobId, partCount, start.urls, start.urlsExpireAt);
   const etags: { partNumber: number; etag: string }[] = [];
@@ -147,7 +152,7 @@ export async function uploadSealedBytes(
     from += part.length;
     etags.push({ partNumber, etag: await putPart(deps, urls, partNumber, part, what) });
   }
-  await deps.call<UploadCompleteReply>(
+  await deps.call<'upload', UploadCompleteReply>(
     'upload',
     { op: 'complete', blobId, ...(multipart && { parts: etags }) },
     { retry: true },
@@ -205,7 +210,7 @@ class PartUrls {
     const parts: number[] = [];
     for (let n = partNumber; n <= this.partCount && parts.length < MAX_PART_URLS_PER_REPLY; n++)
       parts.push(n);
-    const reply = await this.deps.call<UploadSignReply>(
+    const reply = await this.deps.call<'upload', UploadSignReply>(
       'upload',
       { op: 'sign', blobId: this.blobId, parts },
       { retry: true },
@@ -293,7 +298,7 @@ async function* resumableBody(
   let size = 0;
   let lastProblem = '';
   for (let attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
-    const signed = await deps.call<DownloadReply>('download', { blobId }, { retry: true });
+    const signed = await deps.call('download', { blobId }, { retry: true });
     size = signed.size;
     if (received >= size) return;
     try {

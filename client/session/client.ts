@@ -7,6 +7,8 @@
  * everything else a UI shows arrives on `subscribe` as a ClientEvent.
  */
 import { toBase64 } from '../../protocol/bytes';
+import type { SessionReply } from '../../protocol/commands';
+import type { DeviceWire, DevicesListReply } from '../../protocol/sessions';
 import { CryptoError } from '../../protocol/crypto-error';
 import { deriveAccountKeys, deriveNewAccountKeys, type Argon2idHasher } from '../crypto/account';
 import { openBackup, peekBackup } from '../crypto/backup';
@@ -34,7 +36,8 @@ import {
   type KeyValueStore,
   type SocketConnector,
 } from './ports';
-import type { Json } from './rpc';
+import type { CommandRoute } from '../../protocol/routes';
+import type { Json, ReplyTo } from './rpc';
 import { Transfers } from './transfers';
 import { Unreadable } from './unreadable';
 import { missingCase } from '../../protocol/missing-case';
@@ -57,12 +60,8 @@ export interface ClientOptions {
   readonly kdf?: Argon2idHasher;
 }
 
-export interface DeviceInfo {
-  readonly deviceId: string;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly current: boolean;
-}
+/** One device of the account, as `devices` lists it. */
+export type DeviceInfo = Readonly<DeviceWire>;
 
 type AuthPlan =
   | { readonly kind: 'signup'; readonly username: string; readonly authKey: Uint8Array }
@@ -107,11 +106,11 @@ export class CipherlineClient {
     this.#state = state;
     this.#ready = new Promise((resolve) => (this.#setReady = resolve));
     this.#closing = new Promise((resolve) => (this.#setClosing = resolve));
-    const call = <T = Json>(
-      action: Parameters<Connection['call']>[0],
+    const call = <R extends CommandRoute, T extends ReplyTo<R> = ReplyTo<R>>(
+      action: R,
       fields: Json,
       opts?: { retry?: boolean },
-    ) => this.#connection.call<T>(action, fields, opts ?? {});
+    ) => this.#connection.call<R, T>(action, fields, opts ?? {});
     this.#connection = new Connection({
       socket: options.connect(options.url),
       clock: this.#clock,
@@ -166,7 +165,7 @@ export class CipherlineClient {
     });
     this.#inbox = new Inbox({
       clock: this.#clock,
-      ack: (through) => this.#connection.call<{ page: never }>('ack', { through }),
+      ack: (through) => this.#connection.call('ack', { through }),
       handle: (event) => this.#dispatch(event),
       settled: () => this.#unreadable.flush(),
       failed: (error) =>
@@ -281,10 +280,10 @@ export class CipherlineClient {
     await authenticated;
   }
 
-  async #authenticate(rpc: Connection['rpc']): Promise<Json> {
+  async #authenticate(rpc: Connection['rpc']): Promise<SessionReply> {
     const plan = this.#plan;
     const deviceId = this.#device?.deviceId ?? newDeviceId();
-    let reply: Json;
+    let reply: SessionReply;
     switch (plan.kind) {
       case 'signup':
       case 'signin':
@@ -328,7 +327,7 @@ export class CipherlineClient {
     return reply;
   }
 
-  async #afterAuthentication(reply: Json): Promise<void> {
+  async #afterAuthentication(reply: SessionReply): Promise<void> {
     this.#firstAuth?.resolve();
     this.#firstAuth = undefined;
     await Promise.race([this.#ready, this.#closing]);
@@ -443,7 +442,9 @@ export class CipherlineClient {
   // ------------------------------------------------------------------ account commands
 
   async devices(): Promise<DeviceInfo[]> {
-    const reply = await this.#connection.call<{ devices: DeviceInfo[] }>('devices', { op: 'list' });
+    const reply = await this.#connection.call<'devices', DevicesListReply>('devices', {
+      op: 'list',
+    });
     return reply.devices;
   }
 
@@ -460,7 +461,7 @@ export class CipherlineClient {
     const { userId } = this.#requireDevice();
     const fresh = await newAccountKeys(userId, next, this.#options);
     const old = await deriveAccountKeys(userId, current, this.#options.kdfCost, this.#options.kdf);
-    const reply = await this.#connection.call<{ deviceCredential?: string }>('password', {
+    const reply = await this.#connection.call('password', {
       authKey: toBase64(old.authKey),
       newAuthKey: toBase64(fresh.authKey),
     });
@@ -474,7 +475,7 @@ export class CipherlineClient {
   }
 
   async block(user: string): Promise<readonly string[]> {
-    const reply = await this.#connection.call<{ blocked: string[] }>('block', {
+    const reply = await this.#connection.call('block', {
       op: 'add',
       userId: userIdOf(user),
     });
@@ -482,7 +483,7 @@ export class CipherlineClient {
   }
 
   async unblock(user: string): Promise<readonly string[]> {
-    const reply = await this.#connection.call<{ blocked: string[] }>('block', {
+    const reply = await this.#connection.call('block', {
       op: 'remove',
       userId: userIdOf(user),
     });
@@ -490,7 +491,7 @@ export class CipherlineClient {
   }
 
   async blocked(): Promise<readonly string[]> {
-    return (await this.#connection.call<{ blocked: string[] }>('block', { op: 'list' })).blocked;
+    return (await this.#connection.call('block', { op: 'list' })).blocked;
   }
 
   // ------------------------------------------------------------------ contacts and messages

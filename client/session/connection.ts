@@ -7,11 +7,12 @@
  * RATE_LIMITED) are retried with jittered back-off; a refused session (UNAUTHENTICATED,
  * INVALID_CREDENTIALS, FORBIDDEN) ends it.
  */
+import type { SessionReply } from '../../protocol/commands';
 import type { CommandRoute } from '../../protocol/routes';
 import { backoffDelay } from './backoff';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
 import type { Clock, MessageSocket } from './ports';
-import { Rpc, type Json } from './rpc';
+import { Rpc, type Json, type ReplyTo } from './rpc';
 
 export type ConnectionStatus =
   | 'stopped'
@@ -25,9 +26,9 @@ export interface ConnectionOptions {
   readonly socket: MessageSocket;
   readonly clock: Clock;
   /** Runs on every new connection; resolves with the reply of `resume`/`signin`/`signup`. */
-  readonly authenticate: (rpc: Rpc) => Promise<Json>;
+  readonly authenticate: (rpc: Rpc) => Promise<SessionReply>;
   /** After each successful authentication, with its reply (the first catch-up page). */
-  readonly onAuthenticated: (reply: Json) => void;
+  readonly onAuthenticated: (reply: SessionReply) => void;
   readonly onStatus?: (status: ConnectionStatus) => void;
   /** The session was refused for good (e.g. signed out on another device). */
   readonly onEnded?: (error: CipherlineError) => void;
@@ -98,15 +99,15 @@ export class Connection {
 
   /** Sends a command once the connection is online. `retry`: resend after a dropped connection
    * (only for commands that are idempotent, e.g. by their message id). */
-  async call<T = Json>(
-    action: CommandRoute,
+  async call<R extends CommandRoute, T extends ReplyTo<R> = ReplyTo<R>>(
+    action: R,
     fields: Json = {},
     options: { readonly retry?: boolean; readonly timeoutMs?: number } = {},
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       await this.whenOnline();
       try {
-        const reply = await this.rpc.request<T>(action, fields, options.timeoutMs);
+        const reply = await this.rpc.request<R, T>(action, fields, options.timeoutMs);
         this.#scheduleHeartbeat(this.#generation);
         return reply;
       } catch (error) {
@@ -144,7 +145,7 @@ export class Connection {
   async #authenticate(generation: number): Promise<void> {
     this.#stopTimers();
     this.#setStatus('authenticating');
-    let reply: Json;
+    let reply: SessionReply;
     try {
       reply = await this.#options.authenticate(this.rpc);
     } catch (error) {

@@ -6,7 +6,7 @@
  * compares safety numbers and accepts it. Bundles are cached for at most BUNDLE_MAX_CACHE_AGE_MS
  * (senders must refetch after that) and refetched at once on request.
  */
-import type { PublicBundleWire as BundleWire } from '../../protocol/commands';
+import type { KeysFetchReply, PublicBundleWire as BundleWire } from '../../protocol/commands';
 import { CryptoError } from '../../protocol/crypto-error';
 import {
   BUNDLE_MAX_CACHE_AGE_MS,
@@ -142,7 +142,10 @@ export class Contacts {
 
   async #fetch(userId: string): Promise<BundleWire> {
     try {
-      const reply = await this.deps.call<{ bundle: BundleWire }>('keys', { op: 'fetch', userId });
+      const reply = await this.deps.call<'keys', KeysFetchReply>('keys', {
+        op: 'fetch',
+        userId,
+      });
       return reply.bundle;
     } catch (error) {
       if (error instanceof ServerError && error.code === 'NOT_FOUND')

@@ -35,7 +35,7 @@ import {
   statementToBase64,
   type GroupStatement,
 } from '../../protocol/group-statement';
-import type { KeyShareRecordWire, MembersReply } from '../../protocol/groups';
+import type { KeyShareRecordWire, MembersReply, SharekeyFetchReply } from '../../protocol/groups';
 import { ed25519Verify } from '../../protocol/signatures';
 import { openDirect } from '../crypto/envelope';
 import {
@@ -161,10 +161,11 @@ export class GroupEpochs {
     const view = await this.view(groupId);
     let after = view.epochs.length > 0 ? currentEpoch(view).epoch : undefined;
     for (;;) {
-      const reply = await this.deps.call<{ keyShares: KeyShareRecordWire[]; next?: number }>(
-        'sharekey',
-        { op: 'fetch', groupId, ...(after !== undefined && { after }) },
-      );
+      const reply = await this.deps.call<'sharekey', SharekeyFetchReply>('sharekey', {
+        op: 'fetch',
+        groupId,
+        ...(after !== undefined && { after }),
+      });
       for (const record of reply.keyShares) {
         try {
           await this.acceptKeyShare(groupId, record);

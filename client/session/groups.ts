@@ -8,14 +8,7 @@
 import { fromBase64, toBase64 } from '../../protocol/bytes';
 import { CryptoError } from '../../protocol/crypto-error';
 import { makeAdminChange, makeLeave } from '../crypto/group-membership';
-import {
-  checkGroupName,
-  type AddReply,
-  type GroupSummaryWire,
-  type LeaveReply,
-  type ListReply,
-  type RemoveReply,
-} from '../../protocol/groups';
+import { checkGroupName, type GroupSummaryWire } from '../../protocol/groups';
 import { adminIds } from '../../protocol/group-statement';
 import { artefactSubject, artefactToBase64 } from '../../protocol/group-artefacts';
 import { currentEpoch, findEpoch, type GroupView } from '../crypto/group';
@@ -101,7 +94,7 @@ export class Groups {
   ): Promise<{ readonly groupId: string; readonly created: boolean; readonly joined: boolean }> {
     const groupId = groupIdOf(name);
     const request = await this.#epochs.joinRequest(groupId);
-    const reply = await this.deps.call<{ created: boolean; joined: boolean }>(
+    const reply = await this.deps.call(
       'join',
       { groupId, request: artefactToBase64(request) },
       { retry: true },
@@ -143,7 +136,7 @@ export class Groups {
       me: this.deps.keys.keys,
       now: this.deps.clock.now(),
     });
-    const reply = await this.deps.call<LeaveReply>(
+    const reply = await this.deps.call(
       'leave',
       { groupId, request: artefactToBase64(request) },
       { retry: true },
@@ -165,7 +158,7 @@ export class Groups {
       target: userId,
       now: this.deps.clock.now(),
     });
-    const reply = await this.deps.call<RemoveReply>(
+    const reply = await this.deps.call(
       'remove',
       { groupId, userId, request: artefactToBase64(request) },
       { retry: true },
@@ -189,7 +182,7 @@ export class Groups {
       target: userId,
       now: this.deps.clock.now(),
     });
-    const reply = await this.deps.call<AddReply>(
+    const reply = await this.deps.call(
       'add',
       { groupId, userId, request: artefactToBase64(request) },
       { retry: true },
@@ -239,7 +232,7 @@ export class Groups {
     const groups: GroupSummaryWire[] = [];
     let cursor: string | undefined;
     do {
-      const reply = await this.deps.call<ListReply>('list', { ...(cursor && { cursor }) });
+      const reply = await this.deps.call('list', { ...(cursor && { cursor }) });
       groups.push(...reply.groups);
       cursor = reply.next;
     } while (cursor);

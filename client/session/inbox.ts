@@ -28,7 +28,8 @@ export interface PageWire {
 }
 
 export interface InboxDeps {
-  readonly ack: (through: Readonly<Record<string, number>>) => Promise<{ page: PageWire }>;
+  /** Answers the next page, checked by readPage (the server's reply is not trusted blindly). */
+  readonly ack: (through: Readonly<Record<string, number>>) => Promise<{ readonly page: unknown }>;
   /** Handles one event; must not throw for a bad event (it reports and drops it). */
   readonly handle: (event: Json) => Promise<void>;
   /** After a page sequence (or a batch of pushes) is done: e.g. a summary of what did not open. */

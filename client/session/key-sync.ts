@@ -36,8 +36,8 @@ import {
   rotateSignedPrekeyIfDue,
   type LocalKeys,
   type LocalSignedPrekey,
-  type PublicBundleWire,
 } from '../crypto/keys';
+import type { KeysFetchReply } from '../../protocol/commands';
 import { backupFields, readStoredBackup } from './backup-transport';
 import type { BackupState, DeviceState } from './device-state';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
@@ -246,7 +246,7 @@ export class KeySync {
     } catch (error) {
       if (!(error instanceof ServerError) || error.code !== 'CONFLICT') throw error;
       // Published already (a retry), or another device's newer prekey won: take the backup's.
-      const served = await this.deps.call<{ bundle: PublicBundleWire }>('keys', {
+      const served = await this.deps.call<'keys', KeysFetchReply>('keys', {
         op: 'fetch',
         userId: this.keys.userId,
       });

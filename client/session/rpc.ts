@@ -8,17 +8,25 @@
  */
 import { utf8 } from '../../protocol/bytes';
 import { WS_LIMITS } from '../../protocol/limits';
+import type { CommandReplies } from '../../protocol/replies';
 import type { CommandRoute } from '../../protocol/routes';
 import { CipherlineError, ServerError, isServerCode } from './errors';
 import type { Clock, MessageSocket } from './ports';
 
 export type Json = Record<string, unknown>;
 
+/** A route's reply (protocol/replies.ts); for a route with several operations, the caller names
+ * its operation's reply as `T`. */
+export type ReplyTo<R extends CommandRoute> = CommandReplies[R];
+
 /** Sends a command once online and resolves with its reply (Connection.call), limited to the
  * routes a part of the session uses. `retry`: resend after a dropped connection (idempotent
  * commands only). */
-export type CallServer<Route extends CommandRoute> = <T = Json>(
-  action: Route,
+export type CallServer<Route extends CommandRoute> = <
+  R extends Route,
+  T extends ReplyTo<R> = ReplyTo<R>,
+>(
+  action: R,
   fields: Json,
   options?: { readonly retry?: boolean },
 ) => Promise<T>;
@@ -68,8 +76,8 @@ export class Rpc {
   }
 
   /** Sends `{action, id, ...fields}` and resolves with the `ok` reply. */
-  request<T = Json>(
-    action: CommandRoute,
+  request<R extends CommandRoute, T extends ReplyTo<R> = ReplyTo<R>>(
+    action: R,
     fields: Json = {},
     timeoutMs = this.#timeoutMs,
   ): Promise<T> {

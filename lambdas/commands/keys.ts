@@ -17,9 +17,11 @@ import {
   KeysFrame,
   MAX_BACKUP_BLOB_BYTES,
   type BackupBlobRef,
+  type BackupStoredReply,
   type GetBackupReply,
 } from '../../protocol/commands';
 import { ProtocolError } from '../../protocol/errors';
+import type { CommandReplies } from '../../protocol/replies';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { Logger } from '../runtime/log';
@@ -33,7 +35,7 @@ export async function keys(
   deps: ServerDeps,
   frame: KeysFrame,
   context: RouteContext,
-): Promise<object> {
+): Promise<CommandReplies['keys']> {
   const me = await requireUser(deps, context);
   switch (frame.op) {
     case 'publish': {
@@ -85,7 +87,7 @@ export async function putBackup(
   userId: string,
   frame: PutBackupFrame,
   log: Logger,
-): Promise<{ stored: true; version: number }> {
+): Promise<BackupStoredReply> {
   let outcome: BackupOutcome;
   if (frame.blob) {
     // A stale version is refused before anything is read or copied (and a retry after a lost

@@ -26,7 +26,12 @@ import {
   statementHash,
 } from '../../protocol/group-statement';
 import { verifyNextStatement } from '../../protocol/group-verify';
-import { type KeyShareRecordWire, SharekeyFrame } from '../../protocol/groups';
+import {
+  type KeyShareRecordWire,
+  SharekeyFrame,
+  type SharekeyFetchReply,
+  type SharekeyStoreReply,
+} from '../../protocol/groups';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
@@ -224,13 +229,21 @@ function checkKeyShares(frame: StoreFrame, groupId: string, members: readonly st
   }
 }
 
-async function storeEpoch(deps: ServerDeps, frame: StoreFrame, context: RouteContext) {
+async function storeEpoch(
+  deps: ServerDeps,
+  frame: StoreFrame,
+  context: RouteContext,
+): Promise<SharekeyStoreReply> {
   const me = (await requireUser(deps, context)).userId;
   await assertWithinRate(deps, 'keyShares', me, deps.now(), frame.keyShares.length);
   let group = await requireGroupMember(deps, frame.groupId, me);
   const found = await statementOf(frame);
   const hash = found?.hash ?? frame.statementHash!;
-  const reply = (current: boolean, epochMembers: readonly string[], extra: object) => ({
+  const reply = (
+    current: boolean,
+    epochMembers: readonly string[],
+    extra: Pick<SharekeyStoreReply, 'stored' | 'missing' | 'deliveredTo'>,
+  ): SharekeyStoreReply => ({
     groupId: group.groupId,
     epoch: frame.epoch,
     /** The members this epoch is made for: each needs one key-share. */
@@ -352,7 +365,11 @@ async function completeEpoch(
   return pushed.reduce((sum, count) => sum + count, 0);
 }
 
-async function fetchKeyShares(deps: ServerDeps, frame: FetchFrame, context: RouteContext) {
+async function fetchKeyShares(
+  deps: ServerDeps,
+  frame: FetchFrame,
+  context: RouteContext,
+): Promise<SharekeyFetchReply> {
   const me = (await requireUser(deps, context)).userId;
   const group = await requireGroupMember(deps, frame.groupId, me);
   const shares = await deps.groupEpochs.keySharesFor(

@@ -7,7 +7,8 @@
 import type { z } from 'zod';
 import { errorReply, frameIdOf, ok, parseJson, parseWith } from '../../protocol/frames';
 import { WS_LIMITS } from '../../protocol/limits';
-import type { RouteKey } from '../../protocol/routes';
+import type { CommandReplies } from '../../protocol/replies';
+import type { CommandRoute } from '../../protocol/routes';
 import { serverDeps, type DeviceCredentialKeyReader, type ServerDeps } from './deps';
 import { coldStarts, requestLog } from './log';
 import {
@@ -19,10 +20,11 @@ import {
   type WebSocketHandler,
 } from './route';
 
-export function commandHandler<S extends z.ZodType<{ id: string }>>(
-  route: RouteKey,
+export function commandHandler<R extends CommandRoute, S extends z.ZodType<{ id: string }>>(
+  route: R,
   schema: S,
-  core: (deps: ServerDeps, frame: z.infer<S>, context: RouteContext) => Promise<object>,
+  /** The route's logic; it answers the route's reply type from protocol/replies.ts. */
+  core: (deps: ServerDeps, frame: z.infer<S>, context: RouteContext) => Promise<CommandReplies[R]>,
   /**
    * What only some routes need, passed by their handler so that no other bundles the SDK client
    * behind it: closing their own connection (SQS), the device-credential key (Secrets Manager).

@@ -36,11 +36,11 @@ afterEach(() => vi.restoreAllMocks());
 describe('commandHandler', () => {
   it('replies ok with the core result and the frame id', async () => {
     const handler = commandHandler('ping', Frame, async (_deps, frame) => ({
-      length: frame.secret.length,
+      serverTime: frame.secret.length,
     }));
     expect(
       await replyOf(handler, JSON.stringify({ action: 'ping', id: 'f1', secret: 'abc' })),
-    ).toEqual({ type: 'ok', replyTo: 'f1', length: 3 });
+    ).toEqual({ type: 'ok', replyTo: 'f1', serverTime: 3 });
   });
 
   it('turns a ProtocolError into its code and message', async () => {
@@ -82,7 +82,10 @@ describe('commandHandler', () => {
 
   it('answers INTERNAL instead of a reply API Gateway would not deliver (over 128 KB)', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const handler = commandHandler('ping', Frame, async () => ({ huge: 'x'.repeat(130 * 1024) }));
+    const handler = commandHandler('ping', Frame, async () => ({
+      serverTime: 1,
+      huge: 'x'.repeat(130 * 1024),
+    }));
     const reply = await replyOf(handler, JSON.stringify({ action: 'ping', id: 'f5', secret: 'x' }));
     expect(reply).toMatchObject({ type: 'error', replyTo: 'f5', code: 'INTERNAL' });
     expect(logged.mock.calls.map((call) => String(call[0])).join('\n')).toContain(
@@ -91,14 +94,14 @@ describe('commandHandler', () => {
   });
 
   it('names the wrong fields and still replies to the frame id', async () => {
-    const handler = commandHandler('ping', Frame, async () => ({}));
+    const handler = commandHandler('ping', Frame, async () => ({ serverTime: 1 }));
     const reply = await replyOf(handler, JSON.stringify({ action: 'ping', id: 'f4', secret: 7 }));
     expect(reply).toMatchObject({ type: 'error', replyTo: 'f4', code: 'BAD_REQUEST' });
     expect(reply.message).toContain('secret');
   });
 
   it('answers a frame without a usable id with an error that has no replyTo', async () => {
-    const handler = commandHandler('ping', Frame, async () => ({}));
+    const handler = commandHandler('ping', Frame, async () => ({ serverTime: 1 }));
     const reply = await replyOf(handler, JSON.stringify({ action: 'ping', secret: 'x' }));
     expect(reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
     expect(reply).not.toHaveProperty('replyTo');

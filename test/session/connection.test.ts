@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionStatus } from '../../client/session/connection';
 import { type CipherlineError, ServerError } from '../../client/session/errors';
 import type { Json } from '../../client/session/rpc';
+import type { SessionReply } from '../../protocol/commands';
 import { WS_LIMITS } from '../../protocol/limits';
 import { FakeSocket, ManualClock, flush } from '../support/session-fakes';
 
@@ -11,7 +12,7 @@ function setup(options: { heartbeatMs?: number } = {}) {
   const clock = new ManualClock();
   const statuses: ConnectionStatus[] = [];
   const pushes: Json[] = [];
-  const authenticated: Json[] = [];
+  const authenticated: SessionReply[] = [];
   let ended: CipherlineError | undefined;
   let authAnswer: (frame: Json) => void = (frame) => socket.reply(frame, { userId: 'alice' });
   socket.onFrame = (frame) => {
