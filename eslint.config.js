@@ -172,6 +172,11 @@ const layers = [
         message:
           'Stores import only stores, lambdas/timing.ts and protocol/: commands use stores, not the other way.',
       },
+      {
+        regex: '^\\.\\./\\.\\./protocol/errors$',
+        message:
+          'Stores return outcomes; the command decides the error code (ProtocolError belongs to commands).',
+      },
     ],
   },
   {

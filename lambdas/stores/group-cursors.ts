@@ -2,7 +2,6 @@
  * The opaque `next` tokens of the group listings (./groups.ts listAll, ./memberships.ts
  * listMine): the DynamoDB start key, base64url JSON, checked on the way back in.
  */
-import { ProtocolError } from '../../protocol/errors';
 import { checkGroupName, normalizeGroupName } from '../../protocol/groups';
 import { checkUsername, normalizeName } from '../../protocol/username';
 
@@ -15,14 +14,23 @@ const CURSOR_FIELDS = {
   userId: (value: string) => checkUsername(value).ok && normalizeName(value) === value,
 } as const;
 
+/** A listing's answer: a page, or `bad-cursor` for a token it did not write (the command says so). */
+export type Listing<T> = Page<T> | 'bad-cursor';
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Opaque: pass back to get the next page; absent on the last one. */
+  readonly next?: string;
+}
+
 /**
- * The start key a `next` token stands for. A crafted token is BAD_REQUEST here, never a
- * DynamoDB ValidationException (an empty or overlong key, a key of the wrong shape).
+ * The start key a `next` token stands for, or undefined for a crafted token, which so never
+ * reaches DynamoDB as a ValidationException (an empty or overlong key, a key of the wrong shape).
  */
 export function decodeCursor(
   cursor: string,
   fields: readonly (keyof typeof CURSOR_FIELDS)[],
-): Record<string, string> {
+): Record<string, string> | undefined {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
@@ -38,8 +46,5 @@ export function decodeCursor(
   } catch {
     // not JSON: refused below
   }
-  throw new ProtocolError(
-    'BAD_REQUEST',
-    'That page cursor is not valid: pass the `next` of the previous page, or none to start over.',
-  );
+  return undefined;
 }

@@ -11,8 +11,9 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { GroupSummaryWire } from '../../protocol/groups';
 import { batchGetDocuments, conditionHolds, isConditionFailure } from './dynamo-common';
-import { decodeCursor, encodeCursor } from './group-cursors';
+import { decodeCursor, encodeCursor, type Listing } from './group-cursors';
 import { S, type TableDefinition } from './table-definition';
 
 /** One item per group; membership and its count live here so they cannot drift. */
@@ -87,12 +88,6 @@ export type ClaimOutcome =
    * longer a member). */
   | { readonly outcome: 'stale'; readonly group: GroupRecord | undefined };
 
-export interface Page<T> {
-  readonly items: T[];
-  /** Opaque: pass back to get the next page; absent on the last one. */
-  readonly next?: string;
-}
-
 export interface GroupStore {
   /** Creates the group with its creator as the only member (its join is log entry 1); undefined when the id is taken. */
   create(groupId: string, creator: string, now: number): Promise<GroupRecord | undefined>;
@@ -116,7 +111,7 @@ export interface GroupStore {
   /** Many groups' log heads and members (BatchGetItem); missing groups are left out. */
   logHeads(groupIds: readonly string[]): Promise<Map<string, LogHead>>;
   /** Every group with its member count, a paginated Scan (the only Scan: LIST of all groups). */
-  listAll(limit: number, cursor?: string): Promise<Page<{ groupId: string; memberCount: number }>>;
+  listAll(limit: number, cursor?: string): Promise<Listing<GroupSummaryWire>>;
   /** Many groups' member counts (missing groups are left out). */
   counts(groupIds: readonly string[]): Promise<Map<string, number>>;
   /**
@@ -320,16 +315,15 @@ export class DynamoGroupStore implements GroupStore {
     );
   }
 
-  async listAll(
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<{ groupId: string; memberCount: number }>> {
+  async listAll(limit: number, cursor?: string): Promise<Listing<GroupSummaryWire>> {
+    const start = cursor === undefined ? undefined : decodeCursor(cursor, ['groupId']);
+    if (cursor !== undefined && !start) return 'bad-cursor';
     const page = await this.db.send(
       new ScanCommand({
         TableName: this.table,
         ProjectionExpression: 'groupId, memberCount',
         Limit: limit,
-        ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor, ['groupId']),
+        ExclusiveStartKey: start,
       }),
     );
     return {

@@ -8,10 +8,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ProtocolError } from '../../protocol/errors';
 import { conditionHolds } from './dynamo-common';
-import { decodeCursor, encodeCursor } from './group-cursors';
-import type { Page } from './groups';
+import { decodeCursor, encodeCursor, type Listing } from './group-cursors';
 import { S, type TableDefinition } from './table-definition';
 
 /** Per-user membership rows: the index behind "my groups". */
@@ -41,7 +39,8 @@ export interface MembershipStore {
   /** Every membership row of a user, left ones included. */
   memberships(userId: string): Promise<Membership[]>;
   /** The groups a user is a member of ("my groups"), left ones skipped. */
-  listMine(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** `bad-cursor` also for another user's cursor. */
+  listMine(userId: string, limit: number, cursor?: string): Promise<Listing<string>>;
 }
 
 export class DynamoMembershipStore implements MembershipStore {
@@ -123,10 +122,9 @@ export class DynamoMembershipStore implements MembershipStore {
     return rows;
   }
 
-  async listMine(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
+  async listMine(userId: string, limit: number, cursor?: string): Promise<Listing<string>> {
     const start = cursor === undefined ? undefined : decodeCursor(cursor, ['userId', 'groupId']);
-    if (start && start.userId !== userId)
-      throw new ProtocolError('BAD_REQUEST', 'That page cursor belongs to another listing.');
+    if (cursor !== undefined && start?.userId !== userId) return 'bad-cursor';
     const page = await this.db.send(
       new QueryCommand({
         TableName: this.table,

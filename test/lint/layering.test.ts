@@ -49,6 +49,11 @@ describe('layering by lint', { timeout: 300_000 }, () => {
       "import type { ServerDeps } from '../runtime/deps';",
       'not the other way',
     ],
+    [
+      'lambdas/stores/users.ts',
+      "import { ProtocolError } from '../../protocol/errors';",
+      'Stores return outcomes',
+    ],
     ['lambdas/shared/delivery.ts', "import { send } from '../commands/send';", 'never import one'],
     ['lambdas/commands/send.ts', "import { join } from './join';", 'no other command'],
     ['infra/local/web.ts', "import { x } from '../../web/src/main';", 'web/ source'],

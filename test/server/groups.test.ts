@@ -280,6 +280,8 @@ describe('list', () => {
       [false, { groupId: 'x'.repeat(700) }],
       [true, { userId: 'erin', groupId: '' }],
       [true, { userId: 'erin', groupId: 'Not A Group' }],
+      // Another user's cursor: the listing is erin's own.
+      [true, { userId: 'alice', groupId: groups[1]! }],
     ] as const)
       expect(
         await user.client.request('list', { mine, cursor: crafted(key) }),
