@@ -59,6 +59,11 @@ const pushesToUsers: TableGrants = {
   mailboxes: { items: ['BatchGetItem', 'UpdateItem'] },
   connections: { items: ['DeleteItem'] },
 };
+/** pushToConnection to one known connection; after a 410, forgetConnection as above. */
+const pushesToConnection: TableGrants = {
+  mailboxes: { items: ['UpdateItem'] },
+  connections: { items: ['DeleteItem'] },
+};
 /** MailboxStore.ensure, for a user without a mailbox: the new mailbox (PutItem). */
 const makesMailboxes: TableGrants = { mailboxes: { items: ['PutItem'] } };
 /** claim and skip (lambdas/stores/message-claims.ts): the claim (PutItem, GetItem, UpdateItem). */
@@ -194,7 +199,7 @@ export const ROUTE_TABLE: Record<RouteKey, RouteSpec> = {
     },
   }),
   $default: spec('default'),
-  ping: spec('ping', { tables: signedIn, pushes: true }),
+  ping: spec('ping', { tables: allOf(signedIn, pushesToConnection), pushes: true }),
   // Binding closes the device's older connections and the user's oldest beyond the cap.
   signup: spec('signup', {
     // The sign-up window of the address, the user item and its mailbox, the device and its

@@ -9,7 +9,7 @@ import { requireUser } from '../shared/sessions';
  */
 export const handler = commandHandler('ping', PingFrame, async (deps, frame, context) => {
   const me = await requireUser(deps, context);
-  const serverTime = Date.now();
+  const serverTime = deps.now();
   await pushToConnection(
     deps,
     context,

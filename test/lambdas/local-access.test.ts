@@ -3,7 +3,13 @@
  * its tables and bucket, and only the SDK calls its IAM statements allow (infra/local/access-guard.ts).
  * The calls go to an endpoint nothing listens on: a refused call fails before it is sent.
  */
-import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DeleteConnectionCommand,
@@ -161,6 +167,26 @@ describe('access guard', () => {
       '@connections/DELETE',
     );
     expect(await outcome(() => managementClient(NOWHERE, reaper).send(del))).toBe('allowed');
+  });
+
+  it('lets every pushing route forget a connection its push found gone (410), as the push policy does', async () => {
+    const pushing = Object.entries(ROUTE_TABLE).filter(([, spec]) => spec.pushes);
+    expect(pushing.map(([name]) => name)).toContain('ping');
+    for (const [name, spec] of pushing) {
+      const clients = lazyClients((client) => accessOf(name, spec).guard(client));
+      const mailbox = new UpdateItemCommand({
+        TableName: localTableName('mailboxes'),
+        Key: { userId: { S: 'u' } },
+        UpdateExpression: 'REMOVE connections.#c',
+        ExpressionAttributeNames: { '#c': 'c1=' },
+      });
+      const connection = new DeleteItemCommand({
+        TableName: localTableName('connections'),
+        Key: { connectionId: { S: 'c1=' } },
+      });
+      expect(await outcome(() => clients.dynamoLowLevel.send(mailbox)), name).toBe('allowed');
+      expect(await outcome(() => clients.dynamoLowLevel.send(connection)), name).toBe('allowed');
+    }
   });
 
   it('lets only $connect schedule unbound checks on the in-process queue', () => {
