@@ -1,4 +1,4 @@
-/** Times and sizes as the reader's locale writes them. */
+/** Times as the reader's locale writes them (file sizes: attachments/file-kinds.ts). */
 
 const time = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const day = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
@@ -14,5 +14,3 @@ export function formatWhen(at: number, now = Date.now()): string {
 
 /** Date and time, for a title or a screen reader. */
 export const formatFull = (at: number): string => full.format(new Date(at));
-
-export { formatSize } from '../../../client/commands/output';

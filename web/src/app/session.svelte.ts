@@ -10,12 +10,11 @@ import { CipherlineError, asCipherlineError } from '../../../client/session/erro
 import type { ConnectionStatus } from '../../../client/session/connection';
 import type { ClientEvent, Conversation } from '../../../client/session/events';
 import type { SentMessage } from '../../../client/session/direct';
-import type { FileSource } from '../../../client/session/ports';
-import type { ReceivedFiles, SavedFileInfo } from '../platform/received-files';
+import type { ReceivedFiles } from '../platform/received-files';
 import type { SealedStore } from '../platform/sealed-store';
 import type { ActiveTab } from './active-tab.svelte';
 import { ChatsState } from './chats.svelte';
-import { History, chatIdOf, type ChatId } from './history';
+import { History, chatIdOf, type ChatId, type FileInfo } from './history';
 import { loadRuntimeConfig } from './runtime-config';
 
 export type SessionPhase =
@@ -51,9 +50,6 @@ export class Session {
   #files: ReceivedFiles | undefined;
   #history: History | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Components that follow the client's events themselves (pwa-media's progress bars). */
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- listeners, not state to render
-  readonly #listeners = new Set<(event: ClientEvent) => void>();
   /** The open (or opening) client; one at a time. */
   #opening: Promise<void> | undefined;
 
@@ -128,24 +124,6 @@ export class Session {
     return sent;
   }
 
-  /** Sends a file (pwa-media's attachment controls) and adds it to the chat's history. */
-  async sendFile(conversation: Conversation, source: FileSource): Promise<SentMessage> {
-    const client = this.client;
-    const sent =
-      conversation.kind === 'direct'
-        ? await client.sendFile(conversation.with, source)
-        : await client.groups.sendFile(conversation.groupId, source);
-    const file = { name: source.name, size: source.size, mimeType: source.mimeType };
-    await this.#history?.addSent(conversation, sent, { file });
-    return sent;
-  }
-
-  /** Every event of the client, whichever client is open (progress, files...); unsubscribes. */
-  onClientEvent(listener: (event: ClientEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** A text this device sent (through a typed command too) goes into the chat's history. */
   async recordSent(conversation: Conversation, sent: SentMessage, text: string): Promise<void> {
     await this.#history?.addSent(conversation, sent, { text });
@@ -157,10 +135,20 @@ export class Session {
     return this.#history.ensureChat(conversation);
   }
 
-  /** A received file (its `file-saved` location), named and typed as the sender said. */
-  async receivedFile(location: string, info: SavedFileInfo): Promise<File> {
-    if (!this.#files) throw new CipherlineError('NO_KEYS', 'Sign in first.');
-    return this.#files.file(location, info);
+  /** A file this device sent (the attachments' `onSent`, with its kept copy) goes into the history. */
+  async recordSentFile(
+    conversation: Conversation,
+    sent: SentMessage,
+    file: FileInfo,
+  ): Promise<void> {
+    await this.#history?.addSent(conversation, sent, { file });
+  }
+
+  /** The device's file store (received files and the copies of sent ones), while signed in. */
+  get files(): ReceivedFiles {
+    if (!this.#files || this.phase.phase !== 'signed-in')
+      throw new CipherlineError('NO_KEYS', 'Sign in first.');
+    return this.#files;
   }
 
   async acceptKeyChange(userId: string): Promise<void> {
@@ -216,13 +204,6 @@ export class Session {
 
   #onEvent(event: ClientEvent): void {
     void this.#history?.apply(event);
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch {
-        // A component's failing listener must not stop the session's own state.
-      }
-    }
     switch (event.type) {
       case 'connection':
         this.connection = event.status;
