@@ -1,6 +1,11 @@
-/** Small real media files for browser tests: a PNG made here, a WebM video made by Chromium. */
+/**
+ * Small real media files for browser tests (a PNG made here, a WebM video made by Chromium, the
+ * same video padded to any size), and waiting for a preview of one to be decoded in a page.
+ */
+import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -80,4 +85,56 @@ export async function recordWebm(page: Page, ms: number): Promise<Buffer> {
     return btoa(text);
   })()`)) as string;
   return Buffer.from(base64, 'base64');
+}
+
+/**
+ * The WebM video padded to `bytes` with an EBML Void element of random bytes at its end (Void
+ * elements are skipped by every Matroska reader), so a playable video can be any size.
+ */
+export function paddedWebm(webm: Buffer, bytes: number): Buffer {
+  const header = 9; // the Void id 0xEC, then an 8-byte size (0x01 and 7 bytes of length)
+  const padding = bytes - webm.length - header;
+  if (padding < 0) throw new Error(`the video is already ${webm.length} bytes`);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64BE(BigInt(padding));
+  size[0] = 0x01;
+  return Buffer.concat([webm, Buffer.from([0xec]), size, randomBytes(padding)]);
+}
+
+export interface MediaState {
+  complete?: boolean;
+  width: number | null;
+  height?: number;
+  readyState?: number;
+  error?: number | null;
+  duration?: number;
+}
+
+/** A string for page.evaluate (vitest rewrites functions into Node-only code). */
+const mediaState = (selector: string) => `(() => {
+  const element = document.querySelector(${JSON.stringify(selector)});
+  if (!element) return null;
+  if (element instanceof HTMLImageElement)
+    return { complete: element.complete, width: element.naturalWidth, height: element.naturalHeight };
+  return { readyState: element.readyState, error: element.error ? element.error.code : null,
+    width: element.videoWidth ?? null, duration: element.duration };
+})()`;
+
+/** Polls from Node (the page's CSP refuses the eval that waitForFunction's polling uses). */
+export async function waitForMedia(
+  page: Page,
+  selector: string,
+  ready: (state: MediaState) => boolean,
+): Promise<MediaState> {
+  let state: MediaState | null = null;
+  await expect
+    .poll(
+      async () => {
+        state = (await page.evaluate(mediaState(selector))) as MediaState | null;
+        return state !== null && ready(state);
+      },
+      { timeout: 60_000, interval: 200 },
+    )
+    .toBe(true);
+  return state!;
 }

@@ -3,6 +3,7 @@
  * accessible names (so the test also proves every control has one). The browser test's scenario
  * reads as a story of these calls; new steps (files, previews) add methods here.
  */
+import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export interface PersonOptions {
@@ -121,6 +122,41 @@ export class PwaPerson {
 
   async seesNotice(pattern: RegExp): Promise<void> {
     await this.page.getByTestId('notice').filter({ hasText: pattern }).first().waitFor();
+  }
+
+  /** Sends files into the open chat with "Attach files" (or, on a phone, the camera's button). */
+  async attach(paths: string | string[], button = 'Attach files'): Promise<void> {
+    const [chooser] = await Promise.all([
+      this.page.waitForEvent('filechooser'),
+      this.page.getByRole('button', { name: button }).click(),
+    ]);
+    await chooser.setFiles(paths);
+  }
+
+  /** A file message in the open chat, by the file's name. */
+  fileMessage(name: string) {
+    return this.page.getByTestId('file-message').filter({ hasText: name });
+  }
+
+  /** Waits until a file in the open chat is on this device (sent, or received and decrypted). */
+  async hasFile(name: string): Promise<void> {
+    await this.fileMessage(name)
+      .getByRole('link', { name: `Save ${name}` })
+      .waitFor();
+    await this.page.getByTestId('outgoing-file').filter({ hasText: name }).waitFor({
+      state: 'detached',
+    });
+  }
+
+  /** Saves a file of the open chat with its "Save" link; returns the bytes the browser saved. */
+  async save(name: string): Promise<Buffer> {
+    const [download] = await Promise.all([
+      this.page.waitForEvent('download'),
+      this.fileMessage(name)
+        .getByRole('link', { name: `Save ${name}` })
+        .click(),
+    ]);
+    return readFile(await download.path());
   }
 
   /** The chat list row of a chat (on a phone the list is the home screen). */

@@ -7,7 +7,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   openDirectChat,
@@ -16,7 +15,7 @@ import {
   type Person,
 } from '../support/attachments-web';
 import { tempDataDir } from '../../tools/local-stack';
-import { gradientPng, recordWebm } from '../support/media-files';
+import { gradientPng, recordWebm, waitForMedia } from '../support/media-files';
 
 let web: AttachmentsWeb;
 let alice: Person;
@@ -39,43 +38,6 @@ afterAll(async () => {
   await web?.stop();
   media.remove();
 });
-
-/** A string for page.evaluate (vitest rewrites functions into Node-only code). */
-const mediaState = (selector: string) => `(() => {
-  const element = document.querySelector(${JSON.stringify(selector)});
-  if (!element) return null;
-  if (element instanceof HTMLImageElement)
-    return { complete: element.complete, width: element.naturalWidth, height: element.naturalHeight };
-  return { readyState: element.readyState, error: element.error ? element.error.code : null,
-    width: element.videoWidth ?? null, duration: element.duration };
-})()`;
-
-/** Polls from Node (the page's CSP refuses the eval that waitForFunction's polling uses). */
-async function waitForMedia(
-  page: Page,
-  selector: string,
-  ready: (state: MediaState) => boolean,
-): Promise<MediaState> {
-  let state: MediaState | null = null;
-  await expect
-    .poll(
-      async () => {
-        state = (await page.evaluate(mediaState(selector))) as MediaState | null;
-        return state !== null && ready(state);
-      },
-      { timeout: 60_000, interval: 200 },
-    )
-    .toBe(true);
-  return state!;
-}
-
-interface MediaState {
-  complete?: boolean;
-  width: number | null;
-  height?: number;
-  readyState?: number;
-  error?: number | null;
-}
 
 describe('attachments between two browsers', () => {
   it('sends an image and a video by the picker; both show as previews on both sides after decryption', async () => {

@@ -7,13 +7,16 @@
  * classic commands typed in the composer, a second browser restoring an account from its backup
  * with the recovery key and reading new messages, a key-change warning, going offline and
  * receiving what was missed, the history and the app shell opening offline, sign-out deleting
- * everything. Screenshots of the main screens at phone size go to SCREENSHOTS (README). Then
- * every DynamoDB item and S3 object is scanned for the plaintexts and passwords: none.
+ * everything. Files through the app's own controls: to a user and to a group, from the terminal
+ * too, an image and a 20 MiB video previewed (decoded) on every side and after a reload. A
+ * device signed out by another one offering to delete its data so someone else can sign in.
+ * Screenshots of the main screens at phone size go to SCREENSHOTS (README). Then every DynamoDB
+ * item and S3 object is scanned for the plaintexts, passwords and file bytes: none.
  *
- * Steps run in order and share the people; a later step (pwa-media's files) adds its own `it`.
+ * Steps run in order and share the people; a new step is a new `it`.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -28,6 +31,7 @@ import { bundleItem } from '../support/bundle-item';
 import { auditStack, type Secret } from '../support/audit';
 import { CliProcess } from '../support/cli-process';
 import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { gradientPng, paddedWebm, recordWebm, waitForMedia } from '../support/media-files';
 import { freePort } from '../../tools/processes';
 import { DESKTOP, PHONE, PwaPerson } from '../support/pwa-person';
 import { SW_ACTIVATED } from '../support/service-worker';
@@ -41,6 +45,7 @@ const AXE_SOURCE = readFileSync(
   'utf8',
 );
 const tag = randomUUID().slice(0, 6);
+const MiB = 1024 * 1024;
 const password = (user: string) => `${user} paddles the ${tag} canoe upriver`;
 const secrets: Secret[] = [];
 /** A text used in the scenario, remembered for the audit. */
@@ -306,6 +311,58 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
     await dave.run('JOIN team', /^error: /);
   }, 300_000);
 
+  it('files through the app: to a user and to a group, one from the terminal; an image and a 20 MiB video previewed on every side, also after a reload', async () => {
+    const notesName = `notes-${tag}.txt`;
+    const notesBytes = Buffer.from(said('the notes alice sends dave as a file').repeat(300));
+    const photoBytes = gradientPng(320, 240);
+    const recorded = await recordWebm(alice.page, 1500);
+    const clipBytes = paddedWebm(recorded, 20 * MiB);
+    const daveName = `from-dave-${tag}.bin`;
+    const daveBytes = randomBytes(96 * 1024);
+    for (const [name, bytes] of [
+      [notesName, notesBytes],
+      ['photo.png', photoBytes],
+      ['clip.webm', clipBytes],
+      [daveName, daveBytes],
+    ] as const)
+      writeFileSync(join(work.dir, name), bytes);
+    // Distinctive sequences of each file for the audit: the image's compressed pixels, the
+    // video's last frames and its random padding, the terminal's file.
+    secrets.push(
+      { label: 'bytes of photo.png', bytes: photoBytes.subarray(48, 112) },
+      { label: 'frames of clip.webm', bytes: recorded.subarray(-96, -32) },
+      { label: 'padding of clip.webm', bytes: clipBytes.subarray(10 * MiB, 10 * MiB + 64) },
+      { label: `bytes of ${daveName}`, bytes: daveBytes.subarray(4096, 4160) },
+    );
+
+    // A file to a user: alice to dave (terminal) with "Attach files".
+    await alice.chatWith('dave');
+    await alice.attach(join(work.dir, notesName));
+    const saved = await dave.waitFor(new RegExp(`^saved ${notesName} from alice: `));
+    expect(readFileSync(saved.slice(saved.indexOf(': ') + 2))).toEqual(notesBytes);
+    await alice.hasFile(notesName);
+    // And from the terminal to carol's phone, saved there with its "Save" link.
+    await dave.run(`SENDFILE ${join(work.dir, daveName)} carol`, /^sent from-dave-/);
+    await carol.openChat('u:dave', 'dave');
+    await carol.hasFile(daveName);
+    expect(await carol.save(daveName)).toEqual(daveBytes);
+
+    // To the group: carol's photo with the phone's camera button, alice's 20 MiB video.
+    await carol.openChat('g:team', '#team');
+    await carol.attach(join(work.dir, 'photo.png'), 'Take a photo or video');
+    await alice.openChat('g:team', '#team');
+    await alice.attach(join(work.dir, 'clip.webm'));
+    await bob.openChat('g:team', '#team');
+    for (const member of [carol, alice, bob]) await previewsShown(member);
+    await shot(carol, 'group-files');
+    expect(await axeViolations(carol.page)).toEqual([]);
+
+    // After a reload the previews come from the device's own store (no download).
+    await bob.page.reload();
+    await bob.page.getByRole('heading', { name: '#team', level: 2 }).waitFor();
+    await previewsShown(bob);
+  }, 300_000);
+
   let bob2: PwaPerson;
   it("a second browser restores bob's account from its backup with the recovery key and reads new messages", async () => {
     // Meanwhile the server (or whoever writes its tables) serves other keys for dave: bob's new
@@ -342,6 +399,43 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
     await bob2.seesNotice(/The keys of dave have changed/);
     await restoreDaveKeys();
   }, 120_000);
+
+  it("bob signs his second browser out from Settings; that browser offers to delete bob's data, and alice signs in there", async () => {
+    await bob.go('#/settings');
+    await bob.page.getByRole('button', { name: /^Sign out the device added / }).click();
+    await bob.page.getByRole('status').filter({ hasText: 'That device is signed out' }).waitFor();
+    // bob2 is signed out by the server: the sign-in screen says so, and whose data is still here.
+    await bob2.page.getByRole('heading', { name: 'Sign in', exact: true, level: 2 }).waitFor();
+    await bob2.page
+      .getByTestId('device-held')
+      .filter({ hasText: 'holds the data of bob' })
+      .waitFor();
+    await bob2.signIn(password('alice'), 'alice');
+    await bob2
+      .form('Sign in')
+      .getByRole('alert')
+      .filter({ hasText: 'still holds the data of bob' })
+      .waitFor();
+    await bob2.page.getByRole('button', { name: 'Sign in as someone else' }).click();
+    await bob2.page
+      .getByRole('alert')
+      .filter({ hasText: /deletes bob's keys, message history and received files/ })
+      .waitFor();
+    await bob2.page.getByRole('button', { name: "Delete bob's data from this browser" }).click();
+    await bob2.page.getByTestId('device-cleared').waitFor();
+    const databases = (await bob2.page.evaluate(
+      '(async () => (await indexedDB.databases()).map((d) => d.name))()',
+    )) as string[];
+    expect(databases).not.toContain('cipherline');
+    // Now alice signs in on this browser (restored from her backup) and reads a new message.
+    await bob2.signIn(password('alice'), 'alice');
+    await bob2.page.getByRole('heading', { name: 'Chats', level: 2 }).waitFor();
+    await bob.chatWith('alice');
+    await bob.type(said("for both of alice's browsers"));
+    await bob2.chatRow('bob').click();
+    await bob2.sees(said_("for both of alice's browsers"));
+    await shot(bob2, 'signed-in-after-clearing');
+  }, 180_000);
 
   it('carol goes offline on her phone and receives what she missed after reconnecting', async () => {
     await carol.go('#/');
@@ -440,6 +534,25 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
     expect(audit.found).toEqual([]);
   }, 180_000);
 });
+
+/** Waits for the group's image and video to be decoded and shown in `member`'s open chat. */
+async function previewsShown(member: PwaPerson): Promise<void> {
+  await member.hasFile('photo.png');
+  const image = await waitForMedia(
+    member.page,
+    'img[alt="photo.png"]',
+    (state) => state.complete === true && (state.width ?? 0) > 0,
+  );
+  expect(image.width).toBe(320);
+  await member.hasFile('clip.webm');
+  const video = await waitForMedia(
+    member.page,
+    'video[aria-label="clip.webm"]',
+    (state) => (state.readyState ?? 0) >= 1,
+  );
+  expect(video.error).toBeNull();
+  expect(video.width).toBe(160);
+}
 
 /** The text said() made for `text` (the same tag), without remembering it again. */
 function said_(text: string): string {

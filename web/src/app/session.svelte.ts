@@ -7,6 +7,7 @@
  */
 import type { CipherlineClient } from '../../../client/session/client';
 import { CipherlineError, asCipherlineError } from '../../../client/session/errors';
+import { checkUsername } from '../../../protocol/username';
 import type { ConnectionStatus } from '../../../client/session/connection';
 import type { ClientEvent, Conversation } from '../../../client/session/events';
 import type { SentMessage } from '../../../client/session/direct';
@@ -42,6 +43,12 @@ export class Session {
   /** The latest background problem worth showing (a failed rotation, an unreadable message...). */
   notice = $state<string | undefined>();
   chats = $state<ChatsState | undefined>();
+  /**
+   * While signed out: whose data this browser still holds (keys, history, files), after a forced
+   * sign-out (password changed elsewhere, this device removed) or a sign-in that never finished.
+   * Only that user can sign in here until the data is deleted (`clearDevice`).
+   */
+  heldBy = $state<string | undefined>();
   /** A new account's recovery key, shown once (formatted) until the user confirms they kept it. */
   recoveryKeyToShow = $state<string | undefined>();
   readonly #activeTab: ActiveTab;
@@ -79,6 +86,7 @@ export class Session {
   /** A new account; a chosen recovery key is held in `recoveryKeyToShow` to be shown once. */
   async signup(input: SignupInput): Promise<void> {
     const client = await this.#ready();
+    this.#refuseOtherUser(undefined);
     const result = await client.signup(input);
     if (result.recoveryKey) {
       const { formatRecoveryKey } = await import('./device-client');
@@ -95,8 +103,53 @@ export class Session {
   /** RECOVERY_KEY_NEEDED when this browser must restore keys sealed with a recovery key. */
   async signin(input: SigninInput): Promise<void> {
     const client = await this.#ready();
-    const result = await client.signin(input);
+    this.#refuseOtherUser(input.username);
+    let result: Awaited<ReturnType<CipherlineClient['signin']>>;
+    try {
+      result = await client.signin(input);
+    } catch (error) {
+      // A sign-in that got as far as the server leaves that user's device record here.
+      this.heldBy = deviceUser(client);
+      throw error;
+    }
     await this.#signedIn(result.userId);
+  }
+
+  /**
+   * Deletes what this browser holds of the signed-out user (keys, history, received files), so
+   * that someone else can sign in here. Nothing is sent: the account and its backup stay, and
+   * that user signs in again on any device (messages kept only here are gone).
+   */
+  async clearDevice(): Promise<void> {
+    if (this.phase.phase === 'signed-in')
+      throw new CipherlineError('INVALID_INPUT', 'Sign out instead: this deletes the data too.');
+    await this.#openOnce();
+    const client = this.#client;
+    const store = this.#store;
+    const files = this.#files;
+    this.#detach();
+    this.#client = undefined;
+    this.#store = undefined;
+    this.#files = undefined;
+    this.#opening = undefined;
+    await client?.close().catch(() => undefined);
+    await store?.clear(); // keys, pinned contacts, history: the database is deleted
+    await files?.clear();
+    this.heldBy = undefined;
+    // The next sign-in or sign-up opens a fresh, empty device (#ready).
+    this.phase = { phase: 'signed-out' };
+  }
+
+  /** A different user cannot sign in (or sign up) over the data another user left here. */
+  #refuseOtherUser(username: string | undefined): void {
+    const held = this.heldBy;
+    if (!held) return;
+    const wanted = username === undefined ? undefined : checkUsername(username);
+    if (wanted?.ok && wanted.username === held) return;
+    throw new CipherlineError(
+      'INVALID_INPUT',
+      `This browser still holds the data of ${held}. Only ${held} can sign in here until you delete it (below).`,
+    );
   }
 
   /** Ends the session here: the server revokes it, and this browser forgets everything. */
@@ -110,6 +163,7 @@ export class Session {
     this.#files = undefined;
     this.#opening = undefined;
     // Nothing is opened again until the next sign-in (#ready): the store stays deleted.
+    this.heldBy = undefined;
     this.phase = { phase: 'signed-out' };
   }
 
@@ -186,14 +240,26 @@ export class Session {
     this.#client = client;
     this.#unsubscribe = client.subscribe((event) => this.#onEvent(event));
     if (!client.canResume) {
+      this.heldBy = deviceUser(client);
       this.phase = { phase: 'signed-out' };
       return;
     }
     // The history shows at once, from the device; the connection comes when it can.
     await this.#signedIn(client.whoami().userId);
     client.resume().catch((error: unknown) => {
-      this.notice = asCipherlineError(error).message;
+      const failure = asCipherlineError(error);
+      // The session was ended elsewhere (this device removed, the password changed).
+      if (SESSION_REFUSED.has(failure.code)) this.#endedElsewhere(failure.message);
+      else this.notice = failure.message;
     });
+  }
+
+  #endedElsewhere(problem: string): void {
+    // The client stays (and keeps its keys): signing in again as the same user continues on it.
+    this.heldBy = deviceUser(this.#client);
+    this.#history = undefined;
+    this.chats = undefined;
+    this.phase = { phase: 'signed-out', problem };
   }
 
   async #signedIn(userId: string): Promise<void> {
@@ -218,10 +284,7 @@ export class Session {
         this.notice = `${event.count} message${event.count === 1 ? '' : 's'} could not be opened on this device (sent before it was set up, or failing a check).`;
         return;
       case 'session-ended':
-        // The client stays (and keeps its keys): signing in again continues on it.
-        this.#history = undefined;
-        this.chats = undefined;
-        this.phase = { phase: 'signed-out', problem: event.error.message };
+        this.#endedElsewhere(event.error.message);
         return;
       default:
         return;
@@ -247,6 +310,22 @@ export class Session {
     this.#history = undefined;
     this.chats = undefined;
     this.connection = 'stopped';
+  }
+}
+
+/** The session codes that mean the session was ended elsewhere (a resume refused for good). */
+const SESSION_REFUSED: ReadonlySet<string> = new Set([
+  'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+]);
+
+/** The user whose device record this client holds, if any (none on a fresh browser). */
+function deviceUser(client: CipherlineClient | undefined): string | undefined {
+  try {
+    return client?.whoami().userId;
+  } catch {
+    return undefined;
   }
 }
 
