@@ -397,6 +397,18 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
       .waitFor();
     await bob2.page.getByTestId('key-change-warning').waitFor();
     await bob2.seesNotice(/The keys of dave have changed/);
+    // The warning leads to the safety number: the 60 digits and the QR code of the new keys.
+    await bob2.page
+      .getByTestId('key-change-warning')
+      .getByRole('link', { name: 'Compare safety numbers' })
+      .click();
+    await bob2.page.getByTestId('key-changed').waitFor();
+    await bob2.page.getByTestId('safety-qr').waitFor();
+    const digits = await bob2.page.getByTestId('safety-digits').textContent();
+    expect(digits?.replace(/\s/g, '')).toMatch(/^\d{60}$/);
+    await bob2.page
+      .getByRole('button', { name: 'I compared them: accept the new keys of dave' })
+      .waitFor();
     await restoreDaveKeys();
   }, 120_000);
 
@@ -510,20 +522,15 @@ describe('four people: three in the PWA (one on a phone), one in the terminal', 
       '(async () => (await indexedDB.databases()).map((d) => d.name))()',
     )) as string[];
     expect(databases).not.toContain('cipherline');
-    // A reload opens an empty device: no records, no chats.
+    // A reload finds no device: no chats, nobody's data held, and no database made again.
     await carol.page.reload();
     await carol.page.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
     expect(await carol.page.getByTestId('chat-row').count()).toBe(0);
-    const records = await carol.page.evaluate(`new Promise((done, failed) => {
-      const request = indexedDB.open('cipherline');
-      request.onerror = () => failed(request.error);
-      request.onsuccess = () => {
-        const db = request.result;
-        const count = db.transaction('records').objectStore('records').count();
-        count.onsuccess = () => { db.close(); done(count.result); };
-      };
-    })`);
-    expect(records).toBe(0);
+    expect(await carol.page.getByTestId('device-held').count()).toBe(0);
+    const after = (await carol.page.evaluate(
+      '(async () => (await indexedDB.databases()).map((d) => d.name))()',
+    )) as string[];
+    expect(after).not.toContain('cipherline');
   }, 120_000);
 
   it('left no plaintext, password or recovery key in any DynamoDB item or S3 object', async () => {

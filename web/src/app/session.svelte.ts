@@ -13,6 +13,7 @@ import type { ClientEvent, Conversation } from '../../../client/session/events';
 import type { SentMessage } from '../../../client/session/direct';
 import type { ReceivedFiles } from '../platform/received-files';
 import type { SealedStore } from '../platform/sealed-store';
+import { DEFAULT_STORE_NAME } from '../platform/store-name';
 import type { ActiveTab } from './active-tab.svelte';
 import { ChatsState } from './chats.svelte';
 import { History, chatIdOf, type ChatId, type FileInfo } from './history';
@@ -67,7 +68,7 @@ export class Session {
   /** Claims the active-tab role, then opens the device (resuming a kept session). */
   async start(): Promise<void> {
     this.#activeTab.onRole((role) => {
-      if (role.role === 'active') void this.#openOnce();
+      if (role.role === 'active') void this.#openIfKept();
       else if (role.role === 'standby') void this.#suspend();
     });
     await this.#activeTab.start();
@@ -215,6 +216,16 @@ export class Session {
     await this.#history?.flushed();
   }
 
+  /**
+   * Opens the device when this browser keeps one; a browser that never signed in (or signed out)
+   * shows the sign-in screen without loading the client core and its crypto: they load with the
+   * first sign-in or sign-up (#ready).
+   */
+  async #openIfKept(): Promise<void> {
+    if (await deviceStoreKept()) await this.#openOnce();
+    else if (!this.#opening) this.phase = { phase: 'signed-out' };
+  }
+
   #openOnce(): Promise<void> {
     this.#opening ??= this.#open().catch((error: unknown) => {
       this.#opening = undefined;
@@ -319,6 +330,16 @@ const SESSION_REFUSED: ReadonlySet<string> = new Set([
   'INVALID_CREDENTIALS',
   'FORBIDDEN',
 ]);
+
+/** Whether this browser holds a device store; when the browser cannot tell, assume it does. */
+async function deviceStoreKept(): Promise<boolean> {
+  try {
+    const databases = await indexedDB.databases();
+    return databases.some((database) => database.name === DEFAULT_STORE_NAME);
+  } catch {
+    return true; // no indexedDB.databases() (Firefox before 126): open and see
+  }
+}
 
 /** The user whose device record this client holds, if any (none on a fresh browser). */
 function deviceUser(client: CipherlineClient | undefined): string | undefined {

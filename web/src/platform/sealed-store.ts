@@ -12,7 +12,9 @@
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { KeyValueStore } from './ports';
 
-export const DEFAULT_STORE_NAME = 'cipherline';
+import { DEFAULT_STORE_NAME } from './store-name';
+
+export { DEFAULT_STORE_NAME };
 
 interface SealedBox {
   readonly iv: Uint8Array<ArrayBuffer>;
