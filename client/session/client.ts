@@ -22,7 +22,7 @@ import { Contacts, type SafetyNumberView } from './contacts';
 import { DeviceState, type DeviceRecord } from './device-state';
 import { Direct, receiveReceipt, userIdOf, type SendFileOptions, type SentMessage } from './direct';
 import { CipherlineError, ServerError, asCipherlineError } from './errors';
-import { EventStream, type ClientEvent } from './events';
+import { EventStream, type ClientEventListener } from './events';
 import { Groups } from './groups';
 import { Inbox, readPage } from './inbox';
 import { KeySync } from './key-sync';
@@ -185,7 +185,11 @@ export class CipherlineClient {
     return client;
   }
 
-  subscribe(listener: (event: ClientEvent) => void): () => void {
+  /**
+   * Every event of the session. A listener may answer a promise for what it keeps of an event:
+   * the session acknowledges what arrived only after such promises settle (events.ts `deliver`).
+   */
+  subscribe(listener: ClientEventListener): () => void {
     return this.#events.subscribe(listener);
   }
 

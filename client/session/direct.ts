@@ -180,7 +180,7 @@ export class Direct {
     const conversation = { kind: 'direct', with: from } as const;
     switch (body.type) {
       case 'text':
-        this.deps.events.emit({
+        await this.deps.events.deliver({
           type: 'message',
           conversation,
           from,
@@ -201,7 +201,12 @@ export class Direct {
       case 'receipt':
         // End-to-end receipts ("read"): shown like the server's delivery receipts.
         for (const messageId of body.receipt.messageIds)
-          this.deps.events.emit({ type: 'receipt', messageId, by: from, at: header.timestamp });
+          await this.deps.events.deliver({
+            type: 'receipt',
+            messageId,
+            by: from,
+            at: header.timestamp,
+          });
         return;
       case 'key-share':
       case 'backup-note':
@@ -226,5 +231,5 @@ export async function receiveReceipt(
   const key = `receipt:${from.length}:${from}:${messageId}`;
   if (await deps.state.seen.has(key)) return;
   await deps.state.seen.add(key, at);
-  deps.events.emit({ type: 'receipt', messageId, by: from, at });
+  await deps.events.deliver({ type: 'receipt', messageId, by: from, at });
 }

@@ -4,7 +4,7 @@
  */
 import type { TransferProgress } from './blob-transfer';
 import type { ConnectionStatus } from './connection';
-import type { CipherlineError } from './errors';
+import { asCipherlineError, type CipherlineError } from './errors';
 
 /** Where a message belongs: a 1:1 chat with a user, or a group. */
 export type Conversation =
@@ -115,21 +115,47 @@ export type ClientEvent =
 
 export type ClientEventType = ClientEvent['type'];
 
-export class EventStream {
-  readonly #listeners = new Set<(event: ClientEvent) => void>();
+/**
+ * A UI's listener. It may answer a promise for what it keeps of an event (a PWA writing its
+ * history): for what a device must not lose, the session waits for it (`deliver`).
+ */
+export type ClientEventListener = (event: ClientEvent) => void | Promise<void>;
 
-  subscribe(listener: (event: ClientEvent) => void): () => void {
+export class EventStream {
+  readonly #listeners = new Set<ClientEventListener>();
+
+  subscribe(listener: ClientEventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
+  /** For what passes (connection status, progress, warnings): the listeners' work is not awaited. */
   emit(event: ClientEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch {
-        // A UI's failing listener must not stop the session.
-      }
+    for (const listener of [...this.#listeners]) void this.#call(listener, event);
+  }
+
+  /**
+   * For what arrives from the server (a message, a file, a receipt, a group change): resolves once
+   * every listener has kept it. The session acknowledges a page only after its events are
+   * handled, so a page reloaded right after a message cannot lose it: the server's cursor moves
+   * only after the UI's history has it. A listener that fails is reported as a warning and not
+   * awaited again; a listener that never settles holds up the catch-up, as it should.
+   */
+  async deliver(event: ClientEvent): Promise<void> {
+    await Promise.all([...this.#listeners].map((listener) => this.#call(listener, event)));
+  }
+
+  async #call(listener: ClientEventListener, event: ClientEvent): Promise<void> {
+    try {
+      await listener(event);
+    } catch (error) {
+      // A UI's failing listener must not stop the session; it hears of it once.
+      if (event.type !== 'warning')
+        this.emit({
+          type: 'warning',
+          message: `Keeping a ${event.type} event failed on this device; it may be missing from the history.`,
+          error: asCipherlineError(error),
+        });
     }
   }
 }

@@ -360,7 +360,7 @@ export class Groups {
           event,
           keptAt: this.deps.clock.now(),
         });
-        this.deps.events.emit({ type: 'waiting-for-key', groupId, messageId, from });
+        await this.deps.events.deliver({ type: 'waiting-for-key', groupId, messageId, from });
       }
       return false;
     }
@@ -382,7 +382,7 @@ export class Groups {
       ...(opened.late && { late: true }),
     };
     if (opened.body.type === 'group-text')
-      this.deps.events.emit({ type: 'message', ...common, text: opened.body.text });
+      await this.deps.events.deliver({ type: 'message', ...common, text: opened.body.text });
     else await this.deps.transfers.receive({ ...common, file: opened.body.file });
     return true;
   }
@@ -411,7 +411,7 @@ export class Groups {
     if (accepted && change && change.kind !== 'unchanged') {
       const leaves = accepted.statement.removals.filter((artefact) => artefact.kind === 'leave');
       const left = leaves.map(artefactSubject);
-      this.deps.events.emit({
+      await this.deps.events.deliver({
         type: 'group-change',
         groupId,
         epoch: record.epoch,
@@ -443,7 +443,7 @@ export class Groups {
     );
     if (userId === this.deps.keys.keys.userId) return;
     this.#rosterChanged.add(groupId);
-    this.deps.events.emit({
+    await this.deps.events.deliver({
       type: 'member-notice',
       groupId,
       userId,

@@ -80,7 +80,7 @@ export class Transfers {
     };
     await this.deps.state.addDownload(incoming.messageId, record);
     if (file.mimeType !== LONG_TEXT_MIME)
-      this.deps.events.emit({
+      await this.deps.events.deliver({
         type: 'file',
         conversation: incoming.conversation,
         from: incoming.from,
@@ -129,9 +129,9 @@ export class Transfers {
         ? () => undefined
         : this.#reporter(record.messageId, 'receive', file.name);
       const location = await downloadFile(this.deps.transfer, file, writer, report);
-      await this.deps.state.deleteDownload(id);
+      // Kept by the UI first, then forgotten here: a reload in between downloads it again.
       if (longText) {
-        this.deps.events.emit({
+        await this.deps.events.deliver({
           type: 'message',
           conversation: record.conversation,
           from: record.from,
@@ -141,7 +141,7 @@ export class Transfers {
           ...(record.late && { late: true }),
         });
       } else {
-        this.deps.events.emit({
+        await this.deps.events.deliver({
           type: 'file-saved',
           conversation: record.conversation,
           from: record.from,
@@ -150,6 +150,7 @@ export class Transfers {
           location,
         });
       }
+      await this.deps.state.deleteDownload(id);
     } catch (error) {
       const failure = asCipherlineError(error);
       // A lost network is tried again at the next start; a file that failed its checks is not.

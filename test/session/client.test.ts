@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CipherlineError } from '../../client/session/errors';
 import { startTestStack, tempDataDir } from '../../tools/local-stack';
+import { connectNodeSocket } from '../../client/node/reconnecting-socket';
+import type { ClientOptions } from '../../client/session/client';
 import { isMessage, openDevice, type TestDevice } from '../support/session-client';
 
 const PASSWORD = 'orange kettle drifts over seven hills';
@@ -116,6 +118,42 @@ describe('messages', () => {
       conversation: { kind: 'direct', with: 'ann' },
     });
     expect(ben.events.some((event) => event.type === 'file')).toBe(false);
+  });
+});
+
+describe('what the UI keeps', () => {
+  it('acknowledges a message only after the listener that keeps it has settled', async () => {
+    const { device: cleo } = await signedUp('cleo');
+    const sent: string[] = [];
+    const spied: ClientOptions['connect'] = (url) => {
+      const socket = connectNodeSocket(url);
+      const send = socket.send.bind(socket);
+      return Object.assign(socket, {
+        send: (text: string) => {
+          sent.push(String((JSON.parse(text) as { action: unknown }).action));
+          send(text);
+        },
+      });
+    };
+    const dan = await openDevice(stack.endpoints.websocket, join(work.dir, `device-${folders++}`), {
+      connect: spied,
+    });
+    devices.push(dan);
+    await dan.client.signup({ username: 'dan', password: PASSWORD });
+    let release!: () => void;
+    const kept = new Promise<void>((resolve) => (release = resolve));
+    dan.client.subscribe((event) =>
+      event.type === 'message' && event.text === 'keep me' ? kept : undefined,
+    );
+    const acksBefore = () => sent.filter((action) => action === 'ack').length;
+    await cleo.client.sendText('dan', 'keep me');
+    await dan.next(isMessage('keep me'));
+    const acks = acksBefore();
+    // Well past the push's ack delay (200 ms): nothing is acknowledged while the UI keeps it.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(acksBefore()).toBe(acks);
+    release();
+    await waitUntil(async () => acksBefore() > acks);
   });
 });
 

@@ -49,6 +49,29 @@ const message = (from: string, id: string, text: string, groupId?: string): Clie
 });
 
 describe('history on the device', () => {
+  it('resolves apply only once the message is written (the session acknowledges it after that)', async () => {
+    const store = new MemoryStore();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slowStore = Object.assign(Object.create(store) as MemoryStore, {
+      set: async (key: string, value: Uint8Array) => {
+        await held;
+        return store.set(key, value);
+      },
+    });
+    const history = await History.open(slowStore, 'alice');
+    let applied = false;
+    const applying = history.apply(message('bob', 'm1', 'kept before the ack')).then(() => {
+      applied = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(applied).toBe(false);
+    release();
+    await applying;
+    const reopened = await History.open(store, 'alice');
+    expect((await reopened.entries(directChatId('bob'))).map((e) => e.id)).toEqual(['m1']);
+  });
+
   it('keeps chats and messages across a reopen (a reload), newest chat first, with unread counts', async () => {
     const store = new MemoryStore();
     const history = await History.open(store, 'alice');

@@ -244,9 +244,16 @@ export class History {
     await this.#add(chatId, entry);
   }
 
-  /** Turns one of the session's events into history; events that are not history are ignored. */
+  /**
+   * Turns one of the session's events into history; events that are not history are ignored.
+   * Resolves once the change is durable: the session acknowledges the event to the server only
+   * then (client/session/events.ts `deliver`).
+   */
   apply(event: ClientEvent): Promise<void> {
-    return this.#serial(() => this.#apply(event));
+    return this.#serial(async () => {
+      await this.#apply(event);
+      await this.#writes;
+    });
   }
 
   async #apply(event: ClientEvent): Promise<void> {

@@ -279,8 +279,14 @@ export class Session {
     this.phase = { phase: 'signed-in', userId };
   }
 
-  #onEvent(event: ClientEvent): void {
-    void this.#history?.apply(event);
+  /** Answers the history's write, which the client awaits before it acknowledges the event. */
+  #onEvent(event: ClientEvent): Promise<void> | undefined {
+    const kept = this.#history?.apply(event);
+    this.#showEvent(event);
+    return kept;
+  }
+
+  #showEvent(event: ClientEvent): void {
     switch (event.type) {
       case 'connection':
         this.connection = event.status;
