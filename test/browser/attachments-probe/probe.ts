@@ -44,7 +44,9 @@ async function open(username: string): Promise<CipherlineClient> {
     http: browserBlobHttp,
     kdfCost: TEST_KDF_COST,
   });
-  client.subscribe((event) => events.push(event));
+  client.subscribe((event) => {
+    events.push(event);
+  });
   return client;
 }
 
