@@ -69,7 +69,7 @@ export async function answerChunkRequest(
       default: {
         return missingCase(
           request,
-          new CryptoError('BAD_INPUT', `request chunk request ${JSON.stringify(request)}`),
+          new CryptoError('BAD_INPUT', `unknown chunk request ${JSON.stringify(request)}`),
         );
       }
     }
