@@ -124,6 +124,10 @@ describe('sample events', () => {
     await expectOk('password.json', { changed: true, deviceCredential: expect.any(String) });
     await expectOk('keys.json', { stored: true });
     await expectOk('ping.json', { serverTime: expect.any(Number) });
+    // The sample connection is not open at the gateway: the pong finds it gone (410) and the push
+    // policy forgets it, as for any gone connection; resuming binds it again.
+    expect(await deps.connections.get(SAMPLE.connectionId, Date.now())).toBeUndefined();
+    await expectOk('resume.json', { userId: SAMPLE.user });
 
     await deps.users.create({ userId: SAMPLE.other, authSalt: 'x', authHash: 'x', createdAt: 1 });
     await expectOk('block.json', { blocked: [SAMPLE.other] });
