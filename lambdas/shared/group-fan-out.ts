@@ -12,6 +12,7 @@ import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/groups';
 import { pushToUsers, takeNumberWhile } from './delivery';
 import { requireGroupMember } from './group-access';
+import { rosterState } from './group-roster';
 import { groupMessageEvent, live } from './stream-events';
 
 export interface GroupFanOutInput {
@@ -97,6 +98,16 @@ export async function fanOutToGroup(
   );
   if (taken.outcome === 'refused') throw await refusal(deps, message, taken.group);
   const { group } = taken;
+  // A member of this epoch left or was removed: its key must not carry another message, even from
+  // a sender that has not heard of the departure yet. The sender's client rotates and resends.
+  const { pendingRemovals } = rosterState(group);
+  if (pendingRemovals.length > 0) {
+    await skip(taken.seq);
+    throw new ProtocolError(
+      'CONFLICT',
+      `${pendingRemovals.join(', ')} left group "${group.groupId}" after epoch ${group.epoch} began: make the next epoch without them, then send again.`,
+    );
+  }
   const recipients = group.memberIds.filter((userId) => userId !== message.from);
   const entry = {
     kind: 'message',

@@ -242,6 +242,30 @@ describe('joins, leaves and makers that never finish deadlock nothing', () => {
     await stillUsable(groupId, 'bob', 'carol');
   });
 
+  it('a message on an epoch a departed member still holds is refused until the next epoch', async () => {
+    const groupId = newGroup();
+    await establish(groupId, ['alice', 'bob', 'carol']);
+    const epoch = await epochOf(groupId);
+    expect(await leave(user('carol'), groupId)).toMatchObject({ left: true });
+    // bob has not rotated yet (say he has not heard of the leave): his send is refused, not
+    // sealed under a key carol still holds.
+    const messageId = randomUUID();
+    const send = { groupId, epoch, messageId, envelope: fakeEnvelope() };
+    expect(await user('bob').client.request('sendgroup', send)).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('carol left'),
+    });
+    const rotated = await storeEpoch(user('bob'), groupId);
+    expect(rotated).toMatchObject({ epoch: epoch + 1, current: true });
+    // The same message id on the new epoch goes out once.
+    expect(
+      await user('bob').client.request('sendgroup', { ...send, epoch: epoch + 1 }),
+    ).toMatchObject({ type: 'ok', duplicate: false });
+    await user('alice').client.waitFor(
+      (m) => m.type === 'group-message' && m.messageId === messageId,
+    );
+  });
+
   it('a maker that claims an epoch and never stores every key-share is overtaken after the deadline', async () => {
     const groupId = newGroup();
     await establish(groupId, ['alice', 'bob', 'carol']);
