@@ -3,7 +3,7 @@ import { SendGroupFrame } from '../../protocol/groups';
 import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
-import { fanOutToGroup } from '../shared/group-fan-out';
+import { fanOutToGroup, sendGroupReply } from '../shared/group-fan-out';
 import { assertWithinRate } from '../shared/rate-limits';
 import { requireUser } from '../shared/sessions';
 
@@ -21,15 +21,7 @@ export async function sendGroup(deps: ServerDeps, frame: SendGroupFrame, context
     },
     { alongside: () => assertWithinRate(deps, 'send', sender.userId, deps.now()) },
   );
-  return {
-    groupId: result.groupId,
-    epoch: result.epoch,
-    messageId: result.messageId,
-    sentAt: result.sentAt,
-    duplicate: result.duplicate,
-    recipients: result.recipients.length,
-    deliveredTo: result.deliveredTo,
-  };
+  return sendGroupReply(result);
 }
 
 export const handler = commandHandler('sendgroup', SendGroupFrame, sendGroup);

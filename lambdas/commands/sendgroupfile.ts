@@ -9,7 +9,7 @@ import { commandHandler } from '../runtime/command-handler';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import { sendableBlob } from '../shared/blob-access';
-import { fanOutToGroup } from '../shared/group-fan-out';
+import { fanOutToGroup, sendGroupReply } from '../shared/group-fan-out';
 import { assertWithinRate } from '../shared/rate-limits';
 import { requireUser } from '../shared/sessions';
 
@@ -41,16 +41,7 @@ export async function sendgroupfile(
         }),
     },
   );
-  return {
-    groupId: result.groupId,
-    epoch: result.epoch,
-    messageId: result.messageId,
-    blobId: blob.blobId,
-    sentAt: result.sentAt,
-    duplicate: result.duplicate,
-    recipients: result.recipients.length,
-    deliveredTo: result.deliveredTo,
-  };
+  return { ...sendGroupReply(result), blobId: blob.blobId };
 }
 
 export const handler = commandHandler('sendgroupfile', SendGroupFileFrame, sendgroupfile);

@@ -7,6 +7,7 @@
  * `sendgroupfile`.
  */
 import { ProtocolError } from '../../protocol/errors';
+import type { SendGroupReply } from '../../protocol/groups';
 import type { ServerDeps } from '../runtime/deps';
 import type { RouteContext } from '../runtime/route';
 import type { GroupRecord } from '../stores/groups';
@@ -138,3 +139,14 @@ export async function fanOutToGroup(
     deliveredTo,
   };
 }
+
+/** The `sendgroup` reply (and the base of `sendgroupfile`'s) for a fan-out's result. */
+export const sendGroupReply = (result: GroupFanOutResult): SendGroupReply => ({
+  groupId: result.groupId,
+  epoch: result.epoch,
+  messageId: result.messageId,
+  sentAt: result.sentAt,
+  duplicate: result.duplicate,
+  recipients: result.recipients.length,
+  deliveredTo: result.deliveredTo,
+});
